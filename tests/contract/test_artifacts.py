@@ -1,0 +1,101 @@
+"""Committed artifacts: reproducible from source, complete, and matching the Python helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak
+
+from app.contract import (
+    CHECKOUT_CONTRACT,
+    PAY_SELECTOR,
+    PAYMENT_RECEIVED_TOPIC,
+    artifacts_dir,
+    checkout_abi,
+    load_artifact,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_CONTRACTS = (
+    "TestERC20",
+    "TestUSDC",
+    "TestUSDT",
+    "FeeOnTransferToken",
+    "ReentrantToken",
+    "RejectingRecipient",
+)
+
+
+def test_build_check_reproduces_the_committed_artifacts_byte_for_byte() -> None:
+    node = shutil.which("node")
+    if node is None or not (REPO_ROOT / "node_modules" / "solc").is_dir():
+        pytest.skip(
+            "node or node_modules/solc missing; the test command runs `npm ci` first, "
+            "so this only happens outside it"
+        )
+    result = subprocess.run(
+        [node, "contracts/build.mjs", "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "byte-identical" in result.stdout
+
+
+def test_artifacts_location() -> None:
+    assert artifacts_dir() == REPO_ROOT / "contracts" / "artifacts"
+    assert (artifacts_dir() / f"{CHECKOUT_CONTRACT}.json").is_file()
+    for name in TEST_CONTRACTS:
+        assert (artifacts_dir() / "test" / f"{name}.json").is_file()
+    with pytest.raises(FileNotFoundError):
+        load_artifact("NoSuchContract")
+
+
+@pytest.mark.parametrize("name", (CHECKOUT_CONTRACT, *TEST_CONTRACTS))
+def test_artifact_records_compiler_settings_and_source_hashes(name: str) -> None:
+    artifact = load_artifact(name)
+    assert artifact["contractName"] == name
+    assert artifact["compiler"]["version"].startswith("0.8.37+")
+    assert artifact["settings"]["evmVersion"] == "cancun"
+    assert artifact["settings"]["optimizer"]["enabled"] is True
+    assert artifact["bytecode"].startswith("0x6")
+    assert len(artifact["deployedBytecode"]) > 2
+    source = REPO_ROOT / artifact["sourceName"]
+    assert artifact["sourceHash"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert artifact["sources"][artifact["sourceName"]] == artifact["sourceHash"]
+
+
+def test_checkout_has_no_receive_or_fallback_and_pins_the_pragma() -> None:
+    # No "receive" or "fallback" entry: plain coin transfers to the contract revert.
+    assert {e["type"] for e in checkout_abi()} == {"constructor", "function", "event", "error"}
+    source = (REPO_ROOT / "contracts" / "KassaCheckout.sol").read_text()
+    assert "pragma solidity 0.8.37;" in source
+
+
+def test_paused_flag_and_fee_recipient_share_one_storage_slot() -> None:
+    # A payment with a fee reads both for one cold SLOAD; see the NatSpec storage note.
+    layout = {item["label"]: item for item in load_artifact(CHECKOUT_CONTRACT)["storageLayout"]}
+    assert layout["_paused"]["slot"] == layout["feeRecipient"]["slot"]
+
+
+def test_pay_selector_and_event_topic_match_the_abi() -> None:
+    abi = checkout_abi()
+    [pay] = [e for e in abi if e.get("name") == "pay"]
+    components = ",".join(c["type"] for c in pay["inputs"][0]["components"])
+    assert keccak(text=f"pay(({components}),bytes)")[:4] == PAY_SELECTOR
+    assert pay["stateMutability"] == "payable"
+    assert pay["inputs"][0]["internalType"] == "struct KassaCheckout.PaymentIntent"
+    [event] = [e for e in abi if e.get("name") == "PaymentReceived"]
+    signature = "PaymentReceived(" + ",".join(i["type"] for i in event["inputs"]) + ")"
+    assert "0x" + keccak(text=signature).hex() == PAYMENT_RECEIVED_TOPIC
+    assert [i["name"] for i in event["inputs"] if i["indexed"]] == [
+        "sessionRef",
+        "paymentRef",
+        "payer",
+    ]
