@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The anvil helper lives in tests/; this script runs as a file, so put the repo on the path.
 sys.path.insert(0, str(REPO_ROOT))
 
 from eth_account import Account  # noqa: E402
+from eth_utils import to_checksum_address  # noqa: E402
 from web3 import AsyncHTTPProvider, AsyncWeb3  # noqa: E402
+from web3.types import TxParams  # noqa: E402
 
 from app.contract import (  # noqa: E402
     NATIVE_TOKEN,
@@ -55,7 +58,8 @@ class Bench:
         self.token = ""
 
     async def gas_of(self, tx: dict[str, Any]) -> int:
-        tx_hash = await self.w3.eth.send_transaction(tx)  # anvil's unlocked dev accounts
+        # anvil's dev accounts are unlocked, so the node signs.
+        tx_hash = await self.w3.eth.send_transaction(cast(TxParams, tx))
         receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
             raise RuntimeError(f"transaction reverted: {tx}")
@@ -80,7 +84,8 @@ class Bench:
         await self.gas_of(await approve.build_transaction({"from": self.payer}))
 
     def token_contract(self) -> Any:
-        return self.w3.eth.contract(address=self.token, abi=load_artifact("TestUSDC")["abi"])
+        abi = load_artifact("TestUSDC")["abi"]
+        return self.w3.eth.contract(address=to_checksum_address(self.token), abi=abi)
 
     async def plain_native_transfer(self) -> int:
         return await self.gas_of({"from": self.payer, "to": self.merchant, "value": 10**15})
@@ -94,7 +99,8 @@ class Bench:
         latest = await self.w3.eth.get_block("latest")
         intent = PaymentIntent(
             session_ref=session_ref(nonce),
-            payment_ref=nonce.to_bytes(4, "big") * 8,  # non-zero bytes, like a random ref
+            # Random-looking, like the gateway's refs (zero bytes would make calldata cheaper).
+            payment_ref=hashlib.sha256(nonce.to_bytes(8, "big")).digest(),
             token=token,
             amount=amount,
             recipient=self.merchant,

@@ -13,7 +13,6 @@ Linux - when the Python process dies (parent-death signal), so no anvil outlives
 from __future__ import annotations
 
 import atexit
-import contextlib
 import ctypes
 import json
 import os
@@ -23,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -56,12 +55,24 @@ def find_anvil() -> str:
     raise AnvilNotFound(f"anvil not found at {NPM_ANVIL} nor on PATH (run `npm install`)")
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: ask Linux to SIGTERM anvil when the test
-    # process dies, even by SIGKILL, where no Python cleanup can run.
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGTERM anvil when its parent dies, even by SIGKILL
+    (where no Python cleanup runs); None where prctl is unavailable.
+
+    libc is resolved here, in the parent: the hook runs between fork and exec and should do
+    no more than one C call. Linux sends the signal when the *thread* that started the child
+    exits, so start nodes from a thread that outlives them (the main thread, in tests).
+    """
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
 
 
 class AnvilNode:
@@ -129,7 +140,7 @@ class AnvilNode:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent if os.name == "posix" else None,
+                preexec_fn=_parent_death_signal(),
             )
         atexit.register(self.stop)
         try:

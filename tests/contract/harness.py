@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_utils import to_checksum_address
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError
 
 from app.contract import (
     NATIVE_TOKEN,
     PaymentIntent,
-    checkout_abi,
     decode_contract_error,
     deploy_artifact,
     deploy_checkout_contract,
@@ -35,6 +35,12 @@ def start_anvil(chain_id: int = 31337) -> AnvilNode:
         return AnvilNode(chain_id=chain_id).start()
     except AnvilNotFound as exc:
         pytest.skip(f"{exc}; the test command runs `npm ci` first, so this only happens outside it")
+
+
+def contract_at(w3: AsyncWeb3[Any], address: str, artifact: str = "KassaCheckout") -> Any:
+    """A web3 contract object for a committed artifact at `address`."""
+    abi = load_artifact(artifact)["abi"]
+    return w3.eth.contract(address=to_checksum_address(address), abi=abi)
 
 
 async def rpc(w3: AsyncWeb3[Any], method: str, *params: Any) -> Any:
@@ -97,7 +103,7 @@ class Kassa:
         return self.tokens[name]
 
     def contract(self, artifact: str, address: str) -> Any:
-        return self.w3.eth.contract(address=address, abi=load_artifact(artifact)["abi"])
+        return contract_at(self.w3, address, artifact)
 
     async def now(self) -> int:
         return int((await self.w3.eth.get_block("latest"))["timestamp"])
@@ -196,7 +202,7 @@ class Kassa:
     async def balance(self, token: str, account: str) -> int:
         if token == NATIVE_TOKEN:
             return int(await self.w3.eth.get_balance(account))  # type: ignore[arg-type]
-        erc20 = self.w3.eth.contract(address=token, abi=load_artifact("TestERC20")["abi"])
+        erc20 = contract_at(self.w3, token, "TestERC20")
         return int(await erc20.functions.balanceOf(account).call())
 
     async def fund_tokens(self, token: Any, payer: str, amount: int) -> None:
@@ -224,14 +230,14 @@ async def deploy_kassa(w3: AsyncWeb3[Any], node: AnvilNode) -> Kassa:
         ("reentrant", "ReentrantToken"),
     ):
         token_address = await deploy_artifact(w3, roles.owner_key, artifact)
-        tokens[name] = w3.eth.contract(address=token_address, abi=load_artifact(artifact)["abi"])
+        tokens[name] = contract_at(w3, token_address, artifact)
     rejecting = await deploy_artifact(w3, roles.owner_key, "RejectingRecipient")
     kassa = Kassa(
         w3=w3,
         node=node,
         roles=roles,
         address=address,
-        checkout=w3.eth.contract(address=address, abi=checkout_abi()),
+        checkout=contract_at(w3, address),
         tokens=tokens,
         rejecting_recipient=rejecting,
     )

@@ -27,7 +27,7 @@ from app.contract import (
     session_ref,
     sign_intent,
 )
-from tests.contract.harness import Kassa
+from tests.contract.harness import Kassa, contract_at
 
 SIGNER = Account.from_key("0x" + "11" * 32)
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -193,7 +193,7 @@ async def test_deploy_from_cli_deploys(
     with caplog.at_level(logging.DEBUG):
         address = await deploy_from_cli(kassa.node.rpc_url, r.owner, [r.signer, r.other], None)
     assert r.keys[7].removeprefix("0x") not in caplog.text
-    contract = kassa.w3.eth.contract(address=address, abi=checkout_abi())
+    contract = contract_at(kassa.w3, address)
     assert await contract.functions.owner().call() == r.owner
     assert await contract.functions.isSigner(r.other).call()
     assert await contract.functions.feeRecipient().call() == NATIVE_TOKEN

@@ -14,7 +14,7 @@ from app.contract import (
     deploy_checkout_contract,
     revert_data,
 )
-from tests.contract.harness import REVERT_GAS, Kassa, error_name, rpc
+from tests.contract.harness import REVERT_GAS, Kassa, contract_at, error_name, rpc
 
 
 def owner_calls(kassa: Kassa) -> dict[str, Any]:
@@ -180,7 +180,7 @@ async def test_constructor_rejects_a_zero_owner(kassa: Kassa) -> None:
 async def test_deploy_without_fee_recipient_disables_fees(kassa: Kassa) -> None:
     r = kassa.roles
     address = await deploy_checkout_contract(kassa.w3, r.owner_key, r.owner, [r.signer], None)
-    contract = kassa.w3.eth.contract(address=address, abi=checkout_abi())
+    contract = contract_at(kassa.w3, address)
     assert await contract.functions.feeRecipient().call() == NATIVE_TOKEN
     assert await contract.functions.owner().call() == r.owner
     assert await contract.functions.isSigner(r.signer).call()
