@@ -1,0 +1,90 @@
+"""Kassa: a self-hosted, non-custodial crypto checkout gateway."""
+
+from __future__ import annotations
+
+import logging
+
+from quart import Quart, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from app import objects as _objects  # noqa: F401 - registers event snapshots
+from app.api import api
+from app.api.errors import ApiError, error_response
+from app.config import Settings, load_settings
+from app.db import close_database, open_database
+from app.models import random_base62
+from app.workers import start_background_loops
+
+log = logging.getLogger("kassa")
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _api_error_for_http(exc: HTTPException) -> ApiError:
+    status = exc.code or 500
+    if status == 413:
+        return ApiError(413, "invalid_request_error", "body_too_large",
+                        f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    if status == 404:
+        return ApiError(404, "invalid_request_error", "resource_missing",
+                        f"Unrecognized request URL ({request.method}: {request.path}).")
+    if status == 405:
+        return ApiError(405, "invalid_request_error", "method_not_allowed",
+                        f"{request.method} is not allowed on {request.path}.")
+    if status < 500:
+        return ApiError(status, "invalid_request_error", "invalid_request", exc.description or "")
+    return ApiError(status, "api_error", "internal_error", "An internal error occurred.")
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    """The application factory: routes, limits, database lifecycle, background loops."""
+    settings = settings or load_settings()
+    app = Quart(__name__)
+    app.config["KASSA_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["BODY_TIMEOUT"] = 15
+    app.config["RESPONSE_TIMEOUT"] = 30
+    app.register_blueprint(api)
+
+    @app.before_request
+    async def assign_request_id() -> None:
+        g.request_id = f"req_{random_base62(16)}"
+
+    @app.after_request
+    async def add_request_id(response: Response) -> Response:
+        response.headers["Request-Id"] = g.get("request_id") or f"req_{random_base62(16)}"
+        return response
+
+    @app.errorhandler(ApiError)
+    async def handle_api_error(error: ApiError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    async def handle_http_exception(exc: HTTPException) -> Response:
+        if request.path.startswith("/v1"):
+            return error_response(_api_error_for_http(exc))
+        return Response(exc.description or exc.name, status=exc.code or 500,
+                        content_type="text/plain")
+
+    @app.errorhandler(Exception)
+    async def handle_unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return await handle_http_exception(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "api_error", "internal_error",
+                                       "An internal error occurred."))
+
+    @app.before_serving
+    async def start() -> None:
+        await open_database(settings.database_url)
+        if settings.run_background_loops:
+            app.config["KASSA_LOOPS"] = start_background_loops(settings)
+
+    @app.after_serving
+    async def stop() -> None:
+        loops = app.config.pop("KASSA_LOOPS", None)
+        if loops is not None:
+            await loops.stop()
+        await close_database()
+
+    return app

@@ -1,0 +1,17 @@
+"""The `/v1` merchant API."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from app.api import checkout_sessions
+from app.api.errors import json_response
+from app.api.openapi import openapi_document
+
+api = Blueprint("api", __name__, url_prefix="/v1")
+api.register_blueprint(checkout_sessions.blueprint)
+
+
+@api.get("/openapi.json")
+async def openapi_json() -> Response:
+    return json_response(openapi_document())

@@ -1,0 +1,81 @@
+"""Who is calling: API keys from `Authorization: Bearer` or HTTP Basic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from dataclasses import dataclass
+
+from quart import g, request
+
+from app.api.errors import ApiError
+from app.keys import find_active_key
+from app.models import ApiKey
+
+# Refreshing `last_used_at` on every request would turn each read into a write.
+_LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    api_key: ApiKey
+    merchant_id: str
+    livemode: bool
+
+
+def _invalid_key() -> ApiError:
+    # One answer for unknown, revoked and malformed keys: nothing to learn by probing.
+    return ApiError(
+        401,
+        "authentication_error",
+        "api_key_invalid",
+        "Invalid API Key provided.",
+        headers={"WWW-Authenticate": 'Bearer realm="kassa"'},
+    )
+
+
+def _secret_from_header(header: str) -> str:
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _invalid_key() from None
+        user, _, _password = decoded.partition(":")
+        if user:
+            return user
+    raise _invalid_key()
+
+
+async def authenticate() -> Caller:
+    """Resolve the calling key once per request and remember it in `g.caller`."""
+    header = request.headers.get("Authorization")
+    if not header:
+        raise ApiError(
+            401,
+            "authentication_error",
+            "api_key_missing",
+            "You did not provide an API key. Use 'Authorization: Bearer sk_test_...'.",
+            headers={"WWW-Authenticate": 'Bearer realm="kassa"'},
+        )
+    secret = _secret_from_header(header)
+    if len(secret) > 200 or not secret.startswith(("sk_test_", "sk_live_")):
+        raise _invalid_key()
+    key = await find_active_key(secret)
+    if key is None:
+        raise _invalid_key()
+    now = dt.datetime.now(dt.UTC)
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+        await ApiKey.filter(id=key.id).update(last_used_at=now)
+    caller = Caller(api_key=key, merchant_id=key.merchant_id, livemode=key.livemode)  # type: ignore[attr-defined]
+    g.caller = caller
+    return caller
+
+
+def current_caller() -> Caller:
+    caller: Caller = g.caller
+    return caller

@@ -1,0 +1,131 @@
+"""Request parameters from JSON bodies, form bodies (bracket notation) and query strings."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from quart import g, request
+
+from app.api.errors import ApiError, invalid_request
+
+MAX_DEPTH = 8  # deeper input is refused before any model sees it
+MAX_PARAMS = 1000
+
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("application/x-www-form-urlencoded",)
+
+
+async def body_params() -> dict[str, Any]:
+    """The request body as a dict, read once per request (handlers and idempotency share it)."""
+    cached = g.get("body_params")
+    if cached is not None:
+        return cached
+    raw = await request.get_data(as_text=False)
+    media_type = (request.mimetype or "").lower()
+    if not raw.strip():
+        params: dict[str, Any] = {}
+    elif media_type in JSON_TYPES:
+        params = _parse_json(raw)
+    elif media_type in FORM_TYPES or not media_type:
+        params = parse_bracket_params(_decode(raw), "body")
+    else:
+        raise ApiError(
+            415,
+            "invalid_request_error",
+            "content_type_unsupported",
+            f"Unsupported Content-Type {media_type!r}: send application/json or "
+            "application/x-www-form-urlencoded.",
+        )
+    g.body_params = params
+    return params
+
+
+def query_params() -> dict[str, Any]:
+    return parse_bracket_params(request.query_string.decode("latin-1"), "query")
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise invalid_request("body_invalid", "The request body is not valid UTF-8.") from None
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        # Decimal keeps JSON numbers exact: money never passes through a float.
+        value = json.loads(_decode(raw), parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise invalid_request("body_invalid", "The request body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise invalid_request("body_invalid", "The JSON body must be an object.")
+    _check_depth(value, 1)
+    return value
+
+
+def _check_depth(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise invalid_request("body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.")
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for child in children:
+        _check_depth(child, depth + 1)
+
+
+def parse_bracket_params(text: str, where: str) -> dict[str, Any]:
+    """`a[b]=1&l[0]=x&l[1]=y` -> {"a": {"b": "1"}, "l": ["x", "y"]} (Stripe's encoding)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=MAX_PARAMS)
+    except ValueError:
+        raise invalid_request("body_invalid", f"Too many {where} parameters.") from None
+    root: dict[str, Any] = {}
+    for name, value in pairs:
+        path = _split_brackets(name)
+        if len(path) > MAX_DEPTH:
+            raise invalid_request("body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.",
+                                  name)
+        _insert(root, path, value, name)
+    return {key: _lists_from_indexes(child) for key, child in root.items()}
+
+
+def _split_brackets(name: str) -> list[str]:
+    head, _, rest = name.partition("[")
+    if not rest:
+        return [name]
+    parts = [head]
+    for chunk in ("[" + rest).split("[")[1:]:
+        if not chunk.endswith("]"):
+            raise invalid_request("parameter_invalid", f"Malformed parameter name {name!r}.", name)
+        parts.append(chunk[:-1])
+    return parts
+
+
+def _insert(node: dict[str, Any], path: list[str], value: str, name: str) -> None:
+    for position, part in enumerate(path):
+        if part == "":  # `a[]=x` appends to the list `a`
+            part = str(len(node))
+        if position == len(path) - 1:
+            if part in node:
+                raise invalid_request("parameter_invalid", f"Parameter {name!r} given twice.", name)
+            node[part] = value
+            return
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise invalid_request("parameter_invalid", f"Conflicting parameter {name!r}.", name)
+        node = child
+
+
+def _lists_from_indexes(node: Any) -> Any:
+    """Dicts whose keys are exactly 0..n-1 become lists, as Stripe's clients intend."""
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _lists_from_indexes(child) for key, child in node.items()}
+    keys = list(converted)
+    if keys and all(key.isdigit() for key in keys):
+        indexes = sorted(int(key) for key in keys)
+        if indexes == list(range(len(indexes))):
+            return [converted[str(i)] for i in indexes]
+    return converted

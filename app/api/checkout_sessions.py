@@ -1,0 +1,155 @@
+"""`/v1/checkout/sessions`: create, retrieve, list, expire."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+from quart import Blueprint, Response, current_app, g, request
+
+from app.api.auth import authenticate, current_caller
+from app.api.bodies import body_params, query_params
+from app.api.errors import ApiError, from_validation_error, invalid_request, json_response, not_found
+from app.api.idempotency import run_idempotent
+from app.api.pagination import paginate
+from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, EmptyParams
+from app.models import CheckoutSession, new_id
+from app.money import FiatAmount, MoneyError, normalize_currency
+from app.objects import checkout_session_object
+from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+
+blueprint = Blueprint("checkout_sessions", __name__)
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def validate(model: type[P], params: dict[str, Any]) -> P:
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        raise from_validation_error(error) from None
+
+
+def _fiat_amount(params: CheckoutSessionCreate) -> FiatAmount:
+    if (params.amount_fiat is None) == (params.amount_fiat_cents is None):
+        raise invalid_request(
+            "parameter_missing" if params.amount_fiat is None else "parameters_exclusive",
+            "Give exactly one of amount_fiat (decimal string) or amount_fiat_cents (integer).",
+            "amount_fiat",
+        )
+    try:
+        currency = normalize_currency(params.currency)
+    except MoneyError as error:
+        raise invalid_request(error.code, str(error), "currency") from None
+    try:
+        if params.amount_fiat is not None:
+            return FiatAmount.parse(params.amount_fiat, currency)
+        assert params.amount_fiat_cents is not None
+        return FiatAmount.checked(params.amount_fiat_cents, currency)
+    except MoneyError as error:
+        param = "amount_fiat" if params.amount_fiat is not None else "amount_fiat_cents"
+        raise invalid_request(error.code, str(error), param) from None
+
+
+def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -> None:
+    if not livemode:
+        return
+    for name in ("success_url", "cancel_url"):
+        if urlsplit(getattr(params, name)).scheme != "https":
+            raise invalid_request("url_invalid", f"{name} must use https in live mode.", name)
+
+
+async def _scoped_session(session_id: str) -> CheckoutSession:
+    """The caller's session in the caller's mode; anything else is a plain 404."""
+    caller = current_caller()
+    session = await CheckoutSession.get_or_none(
+        id=session_id, merchant_id=caller.merchant_id, livemode=caller.livemode
+    )
+    if session is None:
+        raise not_found("checkout session", session_id)
+    return session
+
+
+@blueprint.post("/checkout/sessions")
+async def create_checkout_session() -> Response:
+    await authenticate()
+    return await run_idempotent(_create_checkout_session)
+
+
+async def _create_checkout_session() -> Response:
+    caller = current_caller()
+    params = validate(CheckoutSessionCreate, await body_params())
+    amount = _fiat_amount(params)
+    _require_https_in_live_mode(params, caller.livemode)
+    settings = current_app.config["KASSA_SETTINGS"]
+    now = utcnow()
+    session_id = new_id("cs_live" if caller.livemode else "cs_test")
+    session = await CheckoutSession.create(
+        id=session_id,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        status=SessionStatus.OPEN,
+        amount_fiat_cents=amount.minor_units,
+        fiat_currency=amount.currency,
+        allowed_crypto_currencies=list(dict.fromkeys(params.allowed_crypto_currencies)),
+        allowed_networks=list(dict.fromkeys(params.allowed_networks)),
+        checkout_url=f"{settings.base_url}/checkout/{session_id}",
+        success_url=params.success_url,
+        cancel_url=params.cancel_url,
+        customer_email=params.customer_email,
+        client_reference_id=params.client_reference_id,
+        metadata=params.metadata,
+        expires_at=now + dt.timedelta(seconds=params.expires_in),
+        created_at=now,
+        updated_at=now,
+    )
+    return json_response(checkout_session_object(session))
+
+
+@blueprint.get("/checkout/sessions/<session_id>")
+async def retrieve_checkout_session(session_id: str) -> Response:
+    await authenticate()
+    validate(EmptyParams, query_params())
+    return json_response(checkout_session_object(await _scoped_session(session_id)))
+
+
+@blueprint.get("/checkout/sessions")
+async def list_checkout_sessions() -> Response:
+    caller = await authenticate()
+    params = validate(CheckoutSessionListParams, query_params())
+    query = CheckoutSession.filter(merchant_id=caller.merchant_id, livemode=caller.livemode)
+    if params.status is not None:
+        query = query.filter(status=params.status)
+    page = await paginate(query, params, "/v1/checkout/sessions", checkout_session_object)
+    return json_response(page)
+
+
+@blueprint.post("/checkout/sessions/<session_id>/expire")
+async def expire_checkout_session(session_id: str) -> Response:
+    await authenticate()
+
+    async def expire() -> Response:
+        validate(EmptyParams, await body_params())
+        session = await _scoped_session(session_id)
+        try:
+            if session.status == SessionStatus.OPEN:
+                await transition(
+                    session,
+                    SessionStatus.EXPIRED,
+                    "checkout.session.expired",
+                    request_id=g.request_id,
+                    idempotency_key=request.headers.get("Idempotency-Key"),
+                )
+                return json_response(checkout_session_object(session))
+        except ConcurrentTransition:
+            session = await _scoped_session(session_id)
+        raise ApiError(
+            400,
+            "invalid_request_error",
+            "checkout_session_not_open",
+            f"Only open checkout sessions can be expired; this one is {session.status}.",
+        )
+
+    return await run_idempotent(expire)

@@ -1,0 +1,133 @@
+"""`Idempotency-Key`: the first result of a POST is stored and replayed for repeats.
+
+Scoped per API key. Same key + same parameters replays the stored status and body byte for
+byte; different parameters -> 400 idempotency_error; a twin still running is waited for a
+short while, then 409. Requests that fail validation (400 invalid_request_error) store
+nothing, so the caller can fix them and retry with the same key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from quart import Response, current_app, request
+from tortoise.exceptions import IntegrityError
+
+from app.api.auth import current_caller
+from app.api.bodies import body_params
+from app.api.errors import ApiError, error_response
+from app.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+_POLL_SECONDS = 0.05
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        [request.method, request.path, params], sort_keys=True, default=str, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    return Response(
+        record.response_body or "",
+        status=record.response_status or 500,
+        content_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
+def _key_from_header() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise ApiError(
+            400,
+            "idempotency_error",
+            "idempotency_key_invalid",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+            "Idempotency-Key",
+        )
+    return key
+
+
+async def run_idempotent(handler: Callable[[], Awaitable[Response]]) -> Response:
+    """Run `handler` at most once per (API key, Idempotency-Key)."""
+    key = _key_from_header()
+    if key is None:
+        return await handler()
+    caller = current_caller()
+    fingerprint = _fingerprint(await body_params())
+    settings = current_app.config["KASSA_SETTINGS"]
+    deadline = asyncio.get_running_loop().time() + settings.idempotency_wait_seconds
+    retention = dt.timedelta(hours=settings.idempotency_retention_hours)
+
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            record = await IdempotencyRecord.create(
+                api_key_id=caller.api_key.id,
+                key=key,
+                request_fingerprint=fingerprint,
+                state="in_progress",
+                created_at=now,
+            )
+        except IntegrityError:
+            existing = await IdempotencyRecord.get_or_none(api_key_id=caller.api_key.id, key=key)
+            if existing is None:
+                continue  # the twin failed validation and stored nothing: our turn
+            if existing.created_at < now - retention:
+                await IdempotencyRecord.filter(id=existing.id).delete()
+                continue
+            if existing.request_fingerprint != fingerprint:
+                raise ApiError(
+                    400,
+                    "idempotency_error",
+                    "idempotency_key_reused",
+                    "Keys for idempotent requests can only be used with the same parameters "
+                    "they were first used with.",
+                    "Idempotency-Key",
+                ) from None
+            if existing.state == "done":
+                return _replay(existing)
+            if asyncio.get_running_loop().time() >= deadline:
+                raise ApiError(
+                    409,
+                    "idempotency_error",
+                    "idempotency_key_in_use",
+                    "A request with this Idempotency-Key is still being processed; retry later.",
+                    "Idempotency-Key",
+                ) from None
+            await asyncio.sleep(_POLL_SECONDS)
+            continue
+        break
+
+    try:
+        response = await handler()
+    except ApiError as error:
+        response = error_response(error)
+    except Exception:
+        current_app.logger.exception("request failed under Idempotency-Key")
+        response = error_response(
+            ApiError(500, "api_error", "internal_error", "An internal error occurred.")
+        )
+    body = await response.get_data(as_text=True)
+    if response.status_code == 400 and '"invalid_request_error"' in body:
+        await IdempotencyRecord.filter(id=record.id).delete()
+    else:
+        await IdempotencyRecord.filter(id=record.id).update(
+            state="done", response_status=response.status_code, response_body=body
+        )
+    return response
+
+
+async def prune_idempotency_records(retention_hours: int) -> int:
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(hours=retention_hours)
+    return await IdempotencyRecord.filter(created_at__lt=cutoff).delete()

@@ -1,0 +1,136 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from app.api.schemas import (
+    CheckoutSessionCreate,
+    CheckoutSessionList,
+    CheckoutSessionListParams,
+    CheckoutSessionObject,
+    ErrorEnvelope,
+)
+
+_COMPONENT_MODELS: list[type[BaseModel]] = [
+    CheckoutSessionCreate,
+    CheckoutSessionObject,
+    CheckoutSessionList,
+    ErrorEnvelope,
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+_ERRORS = {
+    "400": _json(ErrorEnvelope, "Invalid request"),
+    "401": _json(ErrorEnvelope, "No valid API key"),
+    "404": _json(ErrorEnvelope, "No such object"),
+    "409": _json(ErrorEnvelope, "Idempotent request still in progress"),
+    "413": _json(ErrorEnvelope, "Body larger than 64 KiB"),
+    "415": _json(ErrorEnvelope, "Unsupported content type"),
+}
+_IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+_SESSION_ID = {
+    "name": "session_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """Top-level query params; `created` is documented in the deepObject style."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    parameters = []
+    for name, prop in schema["properties"].items():
+        if name == "created":
+            parameters.append(
+                {
+                    "name": "created",
+                    "in": "query",
+                    "style": "deepObject",
+                    "explode": True,
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            op: {"type": "integer", "minimum": 0, "maximum": 253402300799}
+                            for op in ("gt", "gte", "lt", "lte")
+                        },
+                    },
+                }
+            )
+            continue
+        parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return parameters
+
+
+def openapi_document() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in _COMPONENT_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    request_body = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _ref(CheckoutSessionCreate)},
+            "application/x-www-form-urlencoded": {"schema": _ref(CheckoutSessionCreate)},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kassa API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "components": {
+            "schemas": definitions["$defs"],
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+            },
+        },
+        "security": [{"bearer": []}, {"basic": []}],
+        "paths": {
+            "/v1/checkout/sessions": {
+                "post": {
+                    "operationId": "CreateCheckoutSession",
+                    "parameters": [_IDEMPOTENCY_HEADER],
+                    "requestBody": request_body,
+                    "responses": {"200": _json(CheckoutSessionObject, "The new session"), **_ERRORS},
+                },
+                "get": {
+                    "operationId": "ListCheckoutSessions",
+                    "parameters": _query_parameters(CheckoutSessionListParams),
+                    "responses": {"200": _json(CheckoutSessionList, "A page of sessions"), **_ERRORS},
+                },
+            },
+            "/v1/checkout/sessions/{session_id}": {
+                "get": {
+                    "operationId": "RetrieveCheckoutSession",
+                    "parameters": [_SESSION_ID],
+                    "responses": {"200": _json(CheckoutSessionObject, "The session"), **_ERRORS},
+                },
+            },
+            "/v1/checkout/sessions/{session_id}/expire": {
+                "post": {
+                    "operationId": "ExpireCheckoutSession",
+                    "parameters": [_SESSION_ID, _IDEMPOTENCY_HEADER],
+                    "responses": {"200": _json(CheckoutSessionObject, "The expired session"), **_ERRORS},
+                },
+            },
+        },
+    }

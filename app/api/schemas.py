@@ -1,0 +1,190 @@
+"""Pydantic models of the API: they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
+
+from app.states import SessionStatus
+
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def _integer_from_form(value: Any) -> Any:
+    """Form bodies carry every value as text; "900" means 900. Booleans are not integers."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,20}", value.strip()):
+        return int(value.strip())
+    return value
+
+
+FormInt = Annotated[int, BeforeValidator(_integer_from_form), Field(strict=True)]
+
+
+def _check_http_url(value: str) -> str:
+    if len(value) > 2048:
+        raise PydanticCustomError("url_invalid", "The URL must be at most 2048 characters.")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise PydanticCustomError("url_invalid", "Not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise PydanticCustomError("url_invalid", "Use an absolute http:// or https:// URL.")
+    if parts.username is not None or parts.password is not None:
+        raise PydanticCustomError("url_invalid", "The URL must not contain credentials.")
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise PydanticCustomError("url_invalid", "The URL must not contain whitespace.")
+    return value
+
+
+HttpUrlText = Annotated[str, Field(strict=True), AfterValidator(_check_http_url)]
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise PydanticCustomError("email_invalid", "Not a valid email address.")
+    return value
+
+
+EmailText = Annotated[str, Field(strict=True), AfterValidator(_check_email)]
+
+NetworkKey = Annotated[
+    str,
+    Field(strict=True),
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$"),
+]
+CryptoSymbol = Annotated[
+    str,
+    Field(strict=True),
+    StringConstraints(pattern=r"^[A-Za-z0-9.]{1,16}$", to_upper=True),
+]
+
+
+def _check_metadata(value: dict[str, str]) -> dict[str, str]:
+    if len(value) > 50:
+        raise PydanticCustomError("metadata_invalid", "metadata takes at most 50 keys.")
+    for key, item in value.items():
+        if not 1 <= len(key) <= 40:
+            raise PydanticCustomError("metadata_invalid", "metadata keys are 1 to 40 characters.")
+        if len(item) > 500:
+            raise PydanticCustomError(
+                "metadata_invalid", "metadata values are at most 500 characters."
+            )
+    return value
+
+
+Metadata = Annotated[
+    dict[Annotated[str, Field(strict=True)], Annotated[str, Field(strict=True)]],
+    AfterValidator(_check_metadata),
+]
+
+
+class Params(BaseModel):
+    """Every request model refuses unknown parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckoutSessionCreate(Params):
+    """Body of `POST /v1/checkout/sessions`."""
+
+    amount_fiat: Annotated[str, Field(strict=True, max_length=40)] | None = Field(
+        default=None, description='Decimal string in the currency, e.g. "50.00". Or amount_fiat_cents.'
+    )
+    amount_fiat_cents: FormInt | None = Field(
+        default=None, description="Integer amount in the currency's minor unit. Or amount_fiat."
+    )
+    currency: Annotated[str, Field(strict=True, min_length=3, max_length=3)] = Field(
+        description="ISO 4217 code, upper or lower case."
+    )
+    allowed_crypto_currencies: list[CryptoSymbol] = Field(min_length=1, max_length=32)
+    allowed_networks: list[NetworkKey] = Field(min_length=1, max_length=32)
+    success_url: HttpUrlText
+    cancel_url: HttpUrlText
+    customer_email: EmailText | None = None
+    expires_in: FormInt = Field(default=900, ge=60, le=86_400, description="Seconds until expiry.")
+    metadata: Metadata = Field(default_factory=dict)
+    client_reference_id: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
+
+
+class EmptyParams(Params):
+    """An endpoint that takes no parameters."""
+
+
+class CreatedRange(Params):
+    gt: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
+    gte: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
+    lt: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
+    lte: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
+
+
+ObjectId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class ListParams(Params):
+    """Cursor pagination shared by every list endpoint."""
+
+    limit: FormInt = Field(default=10, ge=1, le=100)
+    starting_after: ObjectId | None = None
+    ending_before: ObjectId | None = None
+    created: CreatedRange | Annotated[FormInt, Field(ge=0, le=MAX_UNIX_TIME)] | None = None
+
+
+class CheckoutSessionListParams(ListParams):
+    status: SessionStatus | None = None
+
+
+# ---- response shapes (documentation and schema checks; objects.py builds the values) ----
+
+
+class CheckoutSessionObject(BaseModel):
+    id: str
+    object: Literal["checkout.session"]
+    livemode: bool
+    status: SessionStatus
+    amount_fiat: str
+    amount_fiat_cents: int
+    currency: str
+    allowed_crypto_currencies: list[str]
+    allowed_networks: list[str]
+    payment_id: str | None
+    checkout_url: str
+    success_url: str
+    cancel_url: str
+    customer_email: str | None
+    client_reference_id: str | None
+    metadata: dict[str, str]
+    expires_at: int
+    created: int
+
+
+class CheckoutSessionList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[CheckoutSessionObject]
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    code: str
+    message: str
+    param: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail

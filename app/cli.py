@@ -1,0 +1,153 @@
+"""The `kassa` command line: scriptable operator commands (`--json` prints one object)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.config import Settings, load_settings
+from app.db import close_database, migrate, open_database
+from app.logs import configure_logging
+
+
+class CliError(Exception):
+    """A problem the operator can fix; printed without a traceback, exit status 2."""
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    print(json.dumps(payload) if as_json else text)
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[None]]) -> None:
+    await open_database(settings.database_url)
+    try:
+        await work()
+    finally:
+        await close_database()
+
+
+def _parse_payouts(pairs: list[str]) -> dict[str, str]:
+    payouts: dict[str, str] = {}
+    for pair in pairs:
+        network, sep, address = pair.partition("=")
+        if not sep or not network.strip() or not address.strip():
+            raise CliError(f"--payout takes NETWORK=ADDRESS, got {pair!r}")
+        payouts[network.strip()] = address.strip()
+    return payouts
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    applied = await migrate(settings.database_url)
+    _emit(args.json, {"applied": applied},
+          "\n".join(f"applied {name}" for name in applied) or "database is up to date")
+
+
+async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.models import Merchant, new_id
+
+    payouts = _parse_payouts(args.payout)
+
+    async def work() -> None:
+        merchant = await Merchant.create(id=new_id("mer"), name=args.name, payout_addresses=payouts)
+        _emit(args.json, {"id": merchant.id}, f"created merchant {merchant.id} ({merchant.name})")
+
+    await _with_database(settings, work)
+
+
+async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.keys import create_key
+    from app.models import Merchant
+
+    async def work() -> None:
+        merchant = await Merchant.get_or_none(id=args.merchant)
+        if merchant is None:
+            raise CliError(f"no merchant {args.merchant!r}")
+        created = await create_key(merchant, livemode=args.mode == "live")
+        _emit(
+            args.json,
+            {"id": created.key.id, "secret": created.secret},
+            f"created {args.mode} key {created.key.id}\n"
+            f"secret (shown once, store it now): {created.secret}",
+        )
+
+    await _with_database(settings, work)
+
+
+async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    from app.keys import revoke_key
+
+    async def work() -> None:
+        if not await revoke_key(args.key_id):
+            raise CliError(f"no active key {args.key_id!r}")
+        _emit(args.json, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
+
+    await _with_database(settings, work)
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    from app.server import serve
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    await serve(settings.model_copy(update=overrides))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kassa", description="Kassa checkout gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(sub: Any, name: str, handler: Callable[..., Awaitable[None]], help: str) -> Any:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.set_defaults(handler=handler)
+        return p
+
+    serve = command(commands, "serve", cmd_serve, "serve the API, checkout and background loops")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    command(commands, "migrate", cmd_migrate, "apply database migrations")
+
+    merchants = commands.add_parser("merchants", help="manage merchants").add_subparsers(
+        dest="action", required=True
+    )
+    create_merchant = command(merchants, "create", cmd_merchants_create, "create a merchant")
+    create_merchant.add_argument("--name", required=True)
+    create_merchant.add_argument(
+        "--payout", action="append", default=[], metavar="NETWORK=ADDRESS",
+        help="payout address on a network (repeatable)",
+    )
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create_key = command(keys, "create", cmd_keys_create, "create an API key (secret shown once)")
+    create_key.add_argument("--merchant", required=True)
+    create_key.add_argument("--mode", choices=("test", "live"), required=True)
+    revoke = command(keys, "revoke", cmd_keys_revoke, "revoke an API key")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except Exception as error:  # pydantic's message names the bad setting
+        print(f"kassa: invalid settings: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(args.handler(args, settings))
+    except CliError as error:
+        print(f"kassa: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Running the app under hypercorn (used by `kassa serve`, `kassa dev` and benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from app import create_app
+from app.config import Settings
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.accesslog = None  # request lines could carry secrets in query strings; we log ourselves
+    config.errorlog = "-"
+    config.keep_alive_timeout = 15
+    return config
+
+
+async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (or `shutdown` is set)."""
+    stop = shutdown or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await hypercorn_serve(create_app(settings), hypercorn_config(settings),
+                          shutdown_trigger=stop.wait)  # type: ignore[arg-type]

@@ -1,0 +1,168 @@
+"""Status vocabularies, the allowed transitions, and `transition()`: the only status writer.
+
+Watchers, plugins and API handlers report facts; this module decides what they mean for
+statuses. Every change writes its `Event` in the same database transaction, so an event
+exists exactly when its change committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from app.models import CheckoutSession, Event, Payment, new_id
+
+
+class SessionStatus(StrEnum):
+    """Where a checkout session stands."""
+
+    OPEN = "open"  # waiting for a payment
+    COMPLETED = "completed"  # a confirmed payment matched it; terminal
+    EXPIRED = "expired"  # its time ran out with nothing pending; terminal
+    CANCELED = "canceled"  # the shopper or merchant gave up; terminal
+
+
+class PaymentStatus(StrEnum):
+    """Where a payment stands."""
+
+    PENDING = "pending"  # created; a transaction may be seen but is not final yet
+    CONFIRMED = "confirmed"  # its transaction is final on chain; terminal
+    EXPIRED = "expired"  # the chain passed its deadline with no transaction; terminal
+
+
+SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SessionStatus.OPEN: frozenset(
+        {SessionStatus.COMPLETED, SessionStatus.EXPIRED, SessionStatus.CANCELED}
+    ),
+}
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    PaymentStatus.PENDING: frozenset({PaymentStatus.CONFIRMED, PaymentStatus.EXPIRED}),
+}
+_TABLES: dict[type[Model], dict[str, frozenset[str]]] = {
+    CheckoutSession: SESSION_TRANSITIONS,
+    Payment: PAYMENT_TRANSITIONS,
+}
+
+
+class IllegalTransition(Exception):
+    """The transition table does not allow this move."""
+
+    def __init__(self, obj: Model, current: str, target: str) -> None:
+        super().__init__(f"{type(obj).__name__} {obj.pk}: {current} -> {target} is not allowed")
+        self.current = current
+        self.target = target
+
+
+class ConcurrentTransition(Exception):
+    """Someone else changed the status between our read and our write."""
+
+
+# Renders an object as its API JSON, for the event's snapshot. Registered by `app.objects`.
+Snapshotter = Callable[[Any], dict[str, Any]]
+_snapshotters: dict[type[Model], Snapshotter] = {}
+
+# Called inside the transaction after the event row is written (the webhook outbox).
+EventListener = Callable[[Event, BaseDBAsyncClient], Awaitable[None]]
+_event_listeners: list[EventListener] = []
+
+
+def register_snapshotter(model: type[Model], snapshot: Snapshotter) -> None:
+    _snapshotters[model] = snapshot
+
+
+def add_event_listener(listener: EventListener) -> None:
+    """Run `listener(event, connection)` in the same transaction as every new event."""
+    if listener not in _event_listeners:
+        _event_listeners.append(listener)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def can_transition(model: type[Model], current: str, target: str) -> bool:
+    return target in _TABLES[model].get(current, frozenset())
+
+
+async def transition(
+    obj: CheckoutSession | Payment,
+    target: str,
+    event_type: str,
+    *,
+    changes: dict[str, Any] | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+    connection: BaseDBAsyncClient | None = None,
+) -> Event:
+    """Move `obj` to `target`, append `event_type`, all in one transaction.
+
+    Conditional on the status we read (`WHERE status = current`): if another writer got
+    there first, nothing is written and ConcurrentTransition is raised. `obj` is updated
+    in memory on success.
+    """
+    model = type(obj)
+    current = obj.status
+    if not can_transition(model, current, target):
+        raise IllegalTransition(obj, current, target)
+    now = utcnow()
+    values = {"status": target, "updated_at": now, **(changes or {})}
+
+    async def write(conn: BaseDBAsyncClient) -> Event:
+        updated = await model.filter(pk=obj.pk, status=current).using_db(conn).update(**values)
+        if updated != 1:
+            raise ConcurrentTransition(f"{model.__name__} {obj.pk} is no longer {current}")
+        for name, value in values.items():
+            setattr(obj, name, value)
+        return await _append_event(obj, event_type, now, request_id, idempotency_key, conn)
+
+    if connection is not None:
+        return await write(connection)
+    async with in_transaction() as conn:
+        return await write(conn)
+
+
+async def record_event(
+    obj: CheckoutSession | Payment,
+    event_type: str,
+    *,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+    connection: BaseDBAsyncClient,
+) -> Event:
+    """Append an event about `obj` without a status change (e.g. `payment.created`).
+
+    Must run inside the caller's transaction, next to the write the event describes.
+    """
+    return await _append_event(obj, event_type, utcnow(), request_id, idempotency_key, connection)
+
+
+async def _append_event(
+    obj: CheckoutSession | Payment,
+    event_type: str,
+    when: dt.datetime,
+    request_id: str | None,
+    idempotency_key: str | None,
+    conn: BaseDBAsyncClient,
+) -> Event:
+    snapshot = _snapshotters[type(obj)](obj)
+    event = await Event.create(
+        id=new_id("evt"),
+        merchant_id=obj.merchant_id,  # type: ignore[attr-defined]
+        livemode=obj.livemode,
+        type=event_type,
+        object_id=obj.pk,
+        data={"object": snapshot},
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        created_at=when,
+        using_db=conn,
+    )
+    for listener in _event_listeners:
+        await listener(event, conn)
+    return event

@@ -1,0 +1,75 @@
+"""Background loops: session expiry and housekeeping (watchers and deliveries join later)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from app.api.idempotency import prune_idempotency_records
+from app.config import Settings
+from app.models import CheckoutSession
+from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+
+log = logging.getLogger("kassa.workers")
+
+EXPIRY_BATCH = 200
+
+
+async def expire_due_sessions() -> int:
+    """Expire open sessions past `expires_at`; returns how many this call expired."""
+    due = (
+        await CheckoutSession.filter(status=SessionStatus.OPEN, expires_at__lte=utcnow())
+        .order_by("expires_at")
+        .limit(EXPIRY_BATCH)
+    )
+    expired = 0
+    for session in due:
+        try:
+            await transition(session, SessionStatus.EXPIRED, "checkout.session.expired")
+            expired += 1
+        except ConcurrentTransition:
+            continue  # completed, canceled or expired by someone else meanwhile
+    return expired
+
+
+async def run_periodically(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+    """Run `step` every `interval` seconds forever; a failing step is logged, never fatal."""
+    while True:
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop %s failed; retrying in %.1fs", name, interval)
+        await asyncio.sleep(interval)
+
+
+@dataclass
+class BackgroundLoops:
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start(self, name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+        self.tasks.append(asyncio.create_task(run_periodically(name, interval, step), name=name))
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.tasks.clear()
+
+
+def start_background_loops(settings: Settings) -> BackgroundLoops:
+    loops = BackgroundLoops()
+
+    async def expiry_step() -> None:
+        while await expire_due_sessions() == EXPIRY_BATCH:
+            pass
+
+    async def housekeeping_step() -> None:
+        await prune_idempotency_records(settings.idempotency_retention_hours)
+
+    loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
+    loops.start("housekeeping", 3600.0, housekeeping_step)
+    return loops
