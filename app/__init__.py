@@ -23,14 +23,26 @@ MAX_BODY_BYTES = 64 * 1024
 def _api_error_for_http(exc: HTTPException) -> ApiError:
     status = exc.code or 500
     if status == 413:
-        return ApiError(413, "invalid_request_error", "body_too_large",
-                        f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        return ApiError(
+            413,
+            "invalid_request_error",
+            "body_too_large",
+            f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+        )
     if status == 404:
-        return ApiError(404, "invalid_request_error", "resource_missing",
-                        f"Unrecognized request URL ({request.method}: {request.path}).")
+        return ApiError(
+            404,
+            "invalid_request_error",
+            "resource_missing",
+            f"Unrecognized request URL ({request.method}: {request.path}).",
+        )
     if status == 405:
-        return ApiError(405, "invalid_request_error", "method_not_allowed",
-                        f"{request.method} is not allowed on {request.path}.")
+        return ApiError(
+            405,
+            "invalid_request_error",
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.path}.",
+        )
     if status < 500:
         return ApiError(status, "invalid_request_error", "invalid_request", exc.description or "")
     return ApiError(status, "api_error", "internal_error", "An internal error occurred.")
@@ -63,16 +75,18 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def handle_http_exception(exc: HTTPException) -> Response:
         if request.path.startswith("/v1"):
             return error_response(_api_error_for_http(exc))
-        return Response(exc.description or exc.name, status=exc.code or 500,
-                        content_type="text/plain")
+        return Response(
+            exc.description or exc.name, status=exc.code or 500, content_type="text/plain"
+        )
 
     @app.errorhandler(Exception)
     async def handle_unexpected(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
             return await handle_http_exception(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "api_error", "internal_error",
-                                       "An internal error occurred."))
+        return error_response(
+            ApiError(500, "api_error", "internal_error", "An internal error occurred.")
+        )
 
     @app.before_serving
     async def start() -> None:

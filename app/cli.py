@@ -42,8 +42,11 @@ def _parse_payouts(pairs: list[str]) -> dict[str, str]:
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
     applied = await migrate(settings.database_url)
-    _emit(args.json, {"applied": applied},
-          "\n".join(f"applied {name}" for name in applied) or "database is up to date")
+    _emit(
+        args.json,
+        {"applied": applied},
+        "\n".join(f"applied {name}" for name in applied) or "database is up to date",
+    )
 
 
 async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -95,6 +98,23 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     await serve(settings.model_copy(update=overrides))
 
 
+async def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
+    """Background loops without the web server, for production deployments."""
+    from app.workers import run_worker
+
+    await run_worker(settings)
+
+
+async def cmd_contracts_deploy(args: argparse.Namespace, settings: Settings) -> None:
+    from app.contract import ContractDeploymentError, deploy_from_cli
+
+    try:
+        address = await deploy_from_cli(args.rpc_url, args.owner, args.signer, args.fee_recipient)
+    except ContractDeploymentError as error:
+        raise CliError(str(error)) from None
+    _emit(args.json, {"address": address}, address)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kassa", description="Kassa checkout gateway")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +129,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     command(commands, "migrate", cmd_migrate, "apply database migrations")
+    command(commands, "worker", cmd_worker, "run background loops (watchers, deliveries, expiry)")
+
+    contracts = commands.add_parser("contracts", help="payment contract").add_subparsers(
+        dest="action", required=True
+    )
+    deploy = command(
+        contracts,
+        "deploy",
+        cmd_contracts_deploy,
+        "deploy the payment contract with the key in KASSA_DEPLOYER_KEY",
+    )
+    deploy.add_argument("--rpc-url", required=True)
+    deploy.add_argument("--owner", required=True)
+    deploy.add_argument(
+        "--signer", action="append", required=True, help="intent signer (repeatable)"
+    )
+    deploy.add_argument("--fee-recipient")
 
     merchants = commands.add_parser("merchants", help="manage merchants").add_subparsers(
         dest="action", required=True
@@ -116,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     create_merchant = command(merchants, "create", cmd_merchants_create, "create a merchant")
     create_merchant.add_argument("--name", required=True)
     create_merchant.add_argument(
-        "--payout", action="append", default=[], metavar="NETWORK=ADDRESS",
+        "--payout",
+        action="append",
+        default=[],
+        metavar="NETWORK=ADDRESS",
         help="payout address on a network (repeatable)",
     )
 

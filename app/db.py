@@ -13,10 +13,16 @@ MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
-    """The one Tortoise configuration, for the app, the CLI and aerich."""
+    """The one Tortoise configuration, for the app, the CLI and aerich.
+
+    The connection is named after its dialect: Tortoise caches compiled INSERTs per
+    connection name, so a process that switches databases (the test suite) must not reuse
+    one name for SQLite and PostgreSQL.
+    """
+    connection = dialect_of(database_url)
     return {
-        "connections": {"default": database_url},
-        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "connections": {connection: database_url},
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": connection}},
         "use_tz": True,
         "timezone": "UTC",
     }

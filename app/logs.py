@@ -16,8 +16,10 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # URLs: credentials, query strings and long path segments (RPC providers put keys there).
     (re.compile(r"(?i)\b(https?|wss?)://[^/\s@]+@"), r"\1://[redacted]@"),
     (re.compile(r"(?i)\b((?:https?|wss?)://[^\s?#]+)\?[^\s#]*"), r"\1?[redacted]"),
-    (re.compile(r"(?i)\b((?:https?|wss?)://[^\s/]+(?:/[^\s/]*)*?)/[A-Za-z0-9_-]{20,}"),
-     r"\1/[redacted]"),
+    (
+        re.compile(r"(?i)\b((?:https?|wss?)://[^\s/]+(?:/[^\s/]*)*?)/[A-Za-z0-9_-]{20,}"),
+        r"\1/[redacted]",
+    ),
 )
 
 

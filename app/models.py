@@ -55,7 +55,7 @@ class UInt256Field(fields.Field[int], int):  # type: ignore[misc]
 class Merchant(Model):
     """A business that sells through Kassa; payouts go straight to its own addresses."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     name = fields.CharField(max_length=200)
     # {network key: checksum address}; funds never pass through Kassa.
     payout_addresses: dict[str, str] = fields.JSONField(default=dict)
@@ -68,7 +68,7 @@ class Merchant(Model):
 class ApiKey(Model):
     """A merchant's secret key; only its SHA-256 is stored."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="api_keys", on_delete=fields.RESTRICT
     )
@@ -87,7 +87,7 @@ class ApiKey(Model):
 class CheckoutSession(Model):
     """What a shopper is asked to pay; see `app.states` for its statuses."""
 
-    id = fields.CharField(pk=True, max_length=48)
+    id = fields.CharField(primary_key=True, max_length=48)
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="checkout_sessions", on_delete=fields.RESTRICT
     )
@@ -117,7 +117,7 @@ class CheckoutSession(Model):
 class Event(Model):
     """An append-only record of something that happened; webhooks deliver these."""
 
-    id = fields.CharField(pk=True, max_length=40)
+    id = fields.CharField(primary_key=True, max_length=40)
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="events", on_delete=fields.RESTRICT
     )
@@ -138,7 +138,7 @@ class Event(Model):
 class IdempotencyRecord(Model):
     """The first response to a request with an `Idempotency-Key`, replayed for repeats."""
 
-    id = fields.BigIntField(pk=True)
+    id = fields.BigIntField(primary_key=True)
     api_key: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
         "models.ApiKey", related_name="idempotency_records", on_delete=fields.CASCADE
     )
@@ -158,7 +158,7 @@ class IdempotencyRecord(Model):
 class Payment(Model):
     """One attempt to pay a session on one (network, token); see `app.states`."""
 
-    id = fields.CharField(pk=True, max_length=48)
+    id = fields.CharField(primary_key=True, max_length=48)
     session: fields.ForeignKeyRelation[CheckoutSession] = fields.ForeignKeyField(
         "models.CheckoutSession", related_name="payments", on_delete=fields.RESTRICT
     )

@@ -71,12 +71,13 @@ class FiatAmount:
             raise MoneyError("amount_too_small", "The amount must be greater than zero.")
         if minor_units > MAX_AMOUNT_FIAT_CENTS:
             raise MoneyError(
-                "amount_too_large", f"The amount must be at most {MAX_AMOUNT_FIAT_CENTS} minor units."
+                "amount_too_large",
+                f"The amount must be at most {MAX_AMOUNT_FIAT_CENTS} minor units.",
             )
         return cls(minor_units, currency)
 
     def decimal_string(self) -> str:
-        """"50.00" for 5000 EUR cents, "1050" for 1050 JPY."""
+        """ "50.00" for 5000 EUR cents, "1050" for 1050 JPY."""
         exponent = currency_exponent(self.currency)
         return f"{Decimal(self.minor_units).scaleb(-exponent):.{exponent}f}"
 

@@ -30,5 +30,6 @@ async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> No
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    await hypercorn_serve(create_app(settings), hypercorn_config(settings),
-                          shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    await hypercorn_serve(
+        create_app(settings), hypercorn_config(settings), shutdown_trigger=stop.wait
+    )  # type: ignore[arg-type]

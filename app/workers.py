@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.api.idempotency import prune_idempotency_records
 from app.config import Settings
+from app.db import close_database, open_database
 from app.models import CheckoutSession
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
 
@@ -34,7 +36,9 @@ async def expire_due_sessions() -> int:
     return expired
 
 
-async def run_periodically(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> None:
+async def run_periodically(
+    name: str, interval: float, step: Callable[[], Awaitable[object]]
+) -> None:
     """Run `step` every `interval` seconds forever; a failing step is logged, never fatal."""
     while True:
         try:
@@ -73,3 +77,18 @@ def start_background_loops(settings: Settings) -> BackgroundLoops:
     loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
     loops.start("housekeeping", 3600.0, housekeeping_step)
     return loops
+
+
+async def run_worker(settings: Settings) -> None:
+    """`kassa worker`: the background loops alone, until cancelled (Ctrl-C / SIGTERM)."""
+    await open_database(settings.database_url)
+    loops = start_background_loops(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await loops.stop()
+        await close_database()

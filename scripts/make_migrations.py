@@ -22,9 +22,7 @@ from tortoise import Tortoise
 
 from app.db import migrations_location, tortoise_config
 
-ADMIN_URL = os.environ.get(
-    "KASSA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
+ADMIN_URL = os.environ.get("KASSA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
 async def step(action: str, database_url: str, name: str) -> None:
@@ -49,9 +47,7 @@ def regenerate(database_url: str, name: str) -> None:
     has_versions = any((migrations_location(database_url) / "models").glob("[0-9]*_*.py"))
     actions = ["upgrade", "migrate"] if has_versions else ["init-db"]
     for action in actions:
-        subprocess.run(
-            [sys.executable, __file__, "--step", action, database_url, name], check=True
-        )
+        subprocess.run([sys.executable, __file__, "--step", action, database_url, name], check=True)
 
 
 async def create_database(name: str) -> None:

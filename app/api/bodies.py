@@ -69,7 +69,9 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
 def _check_depth(value: Any, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise invalid_request("body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.")
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
     for child in children:
         _check_depth(child, depth + 1)
 
@@ -77,16 +79,18 @@ def _check_depth(value: Any, depth: int) -> None:
 def parse_bracket_params(text: str, where: str) -> dict[str, Any]:
     """`a[b]=1&l[0]=x&l[1]=y` -> {"a": {"b": "1"}, "l": ["x", "y"]} (Stripe's encoding)."""
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False,
-                          max_num_fields=MAX_PARAMS)
+        pairs = parse_qsl(
+            text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_PARAMS
+        )
     except ValueError:
         raise invalid_request("body_invalid", f"Too many {where} parameters.") from None
     root: dict[str, Any] = {}
     for name, value in pairs:
         path = _split_brackets(name)
         if len(path) > MAX_DEPTH:
-            raise invalid_request("body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.",
-                                  name)
+            raise invalid_request(
+                "body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.", name
+            )
         _insert(root, path, value, name)
     return {key: _lists_from_indexes(child) for key, child in root.items()}
 

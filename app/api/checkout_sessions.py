@@ -11,7 +11,13 @@ from quart import Blueprint, Response, current_app, g, request
 
 from app.api.auth import authenticate, current_caller
 from app.api.bodies import body_params, query_params
-from app.api.errors import ApiError, from_validation_error, invalid_request, json_response, not_found
+from app.api.errors import (
+    ApiError,
+    from_validation_error,
+    invalid_request,
+    json_response,
+    not_found,
+)
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, EmptyParams

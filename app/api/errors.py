@@ -62,7 +62,9 @@ def not_found(what: str, object_id: str, param: str = "id") -> ApiError:
     )
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     body = json.dumps(payload, indent=2, ensure_ascii=False)
     return Response(body, status=status, headers=headers, content_type="application/json")
 
@@ -110,7 +112,9 @@ def from_validation_error(error: ValidationError) -> ApiError:
     """The first problem pydantic found, as a 400 naming the parameter."""
     first = error.errors(include_url=False)[0]
     kind = str(first["type"])
-    code = _PYDANTIC_CODES.get(kind, kind if kind.islower() and "_" in kind else "parameter_invalid")
+    code = _PYDANTIC_CODES.get(
+        kind, kind if kind.islower() and "_" in kind else "parameter_invalid"
+    )
     param = bracket_path(tuple(first["loc"]))
     message = str(first["msg"])
     if param:

@@ -110,12 +110,18 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "CreateCheckoutSession",
                     "parameters": [_IDEMPOTENCY_HEADER],
                     "requestBody": request_body,
-                    "responses": {"200": _json(CheckoutSessionObject, "The new session"), **_ERRORS},
+                    "responses": {
+                        "200": _json(CheckoutSessionObject, "The new session"),
+                        **_ERRORS,
+                    },
                 },
                 "get": {
                     "operationId": "ListCheckoutSessions",
                     "parameters": _query_parameters(CheckoutSessionListParams),
-                    "responses": {"200": _json(CheckoutSessionList, "A page of sessions"), **_ERRORS},
+                    "responses": {
+                        "200": _json(CheckoutSessionList, "A page of sessions"),
+                        **_ERRORS,
+                    },
                 },
             },
             "/v1/checkout/sessions/{session_id}": {
@@ -129,7 +135,10 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "operationId": "ExpireCheckoutSession",
                     "parameters": [_SESSION_ID, _IDEMPOTENCY_HEADER],
-                    "responses": {"200": _json(CheckoutSessionObject, "The expired session"), **_ERRORS},
+                    "responses": {
+                        "200": _json(CheckoutSessionObject, "The expired session"),
+                        **_ERRORS,
+                    },
                 },
             },
         },

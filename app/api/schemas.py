@@ -103,7 +103,8 @@ class CheckoutSessionCreate(Params):
     """Body of `POST /v1/checkout/sessions`."""
 
     amount_fiat: Annotated[str, Field(strict=True, max_length=40)] | None = Field(
-        default=None, description='Decimal string in the currency, e.g. "50.00". Or amount_fiat_cents.'
+        default=None,
+        description='Decimal string in the currency, e.g. "50.00". Or amount_fiat_cents.',
     )
     amount_fiat_cents: FormInt | None = Field(
         default=None, description="Integer amount in the currency's minor unit. Or amount_fiat."
@@ -118,7 +119,9 @@ class CheckoutSessionCreate(Params):
     customer_email: EmailText | None = None
     expires_in: FormInt = Field(default=900, ge=60, le=86_400, description="Seconds until expiry.")
     metadata: Metadata = Field(default_factory=dict)
-    client_reference_id: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
+    client_reference_id: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = (
+        None
+    )
 
 
 class EmptyParams(Params):

@@ -1,0 +1,137 @@
+"""Shared fixtures: each database-backed test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from KASSA_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
+each run creates and drops its own database. When no server answers, the PostgreSQL half is
+skipped with a plain message, unless KASSA_TEST_REQUIRE_POSTGRES=1 (as in .ci/run), which
+turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol
+
+from app import create_app
+from app.config import Settings
+from app.db import migrate
+from app.keys import create_key
+from app.models import Merchant, new_id
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "KASSA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("KASSA_TEST_REQUIRE_POSTGRES") == "1"
+
+
+async def _postgres_answers() -> str | None:
+    """None when the server answers, else the reason."""
+    try:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
+        return f"{type(error).__name__}: {error}"
+    await connection.close()
+    return None
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated, empty database of each dialect for the whole session."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "kassa.db"
+        url = f"sqlite://{path}"
+        await migrate(url)
+        yield url
+        return
+    problem = await _postgres_answers()
+    if problem is not None:
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} did not answer ({problem})"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message + "; KASSA_TEST_REQUIRE_POSTGRES=1 requires it", pytrace=False)
+        pytest.skip(message + ": PostgreSQL half skipped")
+    name = f"kassa_test_{secrets.token_hex(6)}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        await migrate(url)
+        yield url
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def dialect(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "public_url": "http://127.0.0.1:8000",
+        "run_background_loops": False,
+        "secret_key": "test-operator-secret-key-0123456789abcdef",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[Quart]:
+    """One app per database, started (lifespan hooks ran) for the whole session."""
+    application = create_app(make_settings(database_url))
+    async with application.test_app():
+        yield application
+
+
+@pytest.fixture
+def client(app: Quart) -> TestClientProtocol:
+    return app.test_client()
+
+
+@dataclass(frozen=True)
+class MerchantKeys:
+    merchant: Merchant
+    test_secret: str
+    live_secret: str
+
+    def auth(self, livemode: bool = False) -> dict[str, str]:
+        secret = self.live_secret if livemode else self.test_secret
+        return {"Authorization": f"Bearer {secret}"}
+
+
+async def new_merchant(
+    name: str = "Acme Shop", payouts: dict[str, str] | None = None
+) -> MerchantKeys:
+    merchant = await Merchant.create(id=new_id("mer"), name=name, payout_addresses=payouts or {})
+    test_key = await create_key(merchant, livemode=False)
+    live_key = await create_key(merchant, livemode=True)
+    return MerchantKeys(merchant, test_key.secret, live_key.secret)
+
+
+@pytest.fixture
+async def merchant(app: Quart) -> MerchantKeys:
+    """A fresh merchant with a test and a live key (tests never share objects)."""
+    return await new_merchant()
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Iterator[Path]:
+    yield Path(__file__).resolve().parent.parent
