@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,6 +16,65 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "kassa.toml"
+
+
+class TokenSettings(BaseModel):
+    """An operator-configured token on one network (e.g. a devnet test token)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9.]{1,16}$")
+    address: str
+    decimals: int = Field(ge=0, le=77)
+    name: str = ""
+
+
+class NetworkSettings(BaseModel):
+    """One enabled network: `[networks.KEY]` in kassa.toml or `KASSA_NETWORKS__KEY__...`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpc_urls: list[SecretStr] = Field(
+        min_length=1, description="JSON-RPC URLs, tried in order (failover); may hold API keys."
+    )
+    contract_address: str = Field(description="The deployed KassaCheckout on this network.")
+    signer_key: SecretStr | None = Field(
+        default=None, description="Intent-signer private key (or signer_key_file)."
+    )
+    signer_key_file: Path | None = Field(
+        default=None, description="File holding the intent-signer private key."
+    )
+    confirmations: int | None = Field(
+        default=None, ge=1, description="Overrides the network's default confirmation count."
+    )
+    finality: Literal["confirmations", "finalized", "both"] | None = Field(
+        default=None,
+        description="confirmations (depth), finalized (the node's tag) or both; plugin default.",
+    )
+    tokens: list[TokenSettings] = Field(default_factory=list)
+    chainlink_feeds: dict[str, str] = Field(
+        default_factory=dict, description='Chainlink aggregators, e.g. {"ETH/USD": "0x…"}.'
+    )
+    fee_basis_points: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Gateway fee on top of each payment (needs the contract's fee recipient).",
+    )
+    poll_interval_seconds: float | None = Field(default=None, gt=0)
+    max_log_range: int | None = Field(default=None, ge=1)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    start_block: int | None = Field(
+        default=None, ge=0, description="Where a fresh watcher starts (default: near the head)."
+    )
+
+    def signer_secret(self) -> str | None:
+        """The signer key from the setting or its file; never logged."""
+        if self.signer_key is not None:
+            return self.signer_key.get_secret_value().strip()
+        if self.signer_key_file is not None:
+            return self.signer_key_file.read_text().strip()
+        return None
 
 
 class Settings(BaseSettings):
@@ -42,16 +102,69 @@ class Settings(BaseSettings):
         description="Operator secret used to encrypt webhook secrets at rest.",
     )
     log_level: str = "INFO"
+    dev_mode: bool = Field(
+        default=False,
+        description="Set by `kassa dev`: enables the devnet test-wallet button. Never in production.",
+    )
+    checkout_payments_per_session_burst: int = Field(default=5, ge=1)
+    checkout_payments_per_session_refill_seconds: float = Field(
+        default=30.0, gt=0, description="One more payment attempt per session every this long."
+    )
+    checkout_payments_per_ip_burst: int = Field(default=20, ge=1)
+    checkout_payments_per_ip_refill_seconds: float = Field(
+        default=6.0, gt=0, description="One more payment attempt per client IP every this long."
+    )
     expiry_interval_seconds: float = Field(default=5.0, gt=0)
     run_background_loops: bool = Field(
         default=True, description="Run watchers, expiry and delivery loops inside `kassa serve`."
     )
-    webhooks_allow_private_targets: bool = False
+    webhooks_allow_private_targets: bool = Field(
+        default=False,
+        description="Let test-mode webhook endpoints target private/loopback addresses (dev).",
+    )
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Whole attempt: resolve, connect, send, read headers."
+    )
+    webhook_concurrency: int = Field(
+        default=64, ge=1, le=1024, description="Deliveries in flight per worker process."
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=16, ge=1, description="In-flight deliveries per endpoint (one slow URL can't hog)."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="A claim older than this is retaken (its worker died)."
+    )
+    webhook_poll_interval_seconds: float = Field(default=0.25, gt=0)
+    events_retention_days: int = Field(default=30, ge=1)
     idempotency_retention_hours: int = Field(default=24, ge=24)
     idempotency_wait_seconds: float = Field(
         default=10.0,
         ge=0,
         description="How long a request waits for an in-flight twin with the same key before 409.",
+    )
+
+    plugins: list[str] | None = Field(
+        default=None,
+        description="Allow-list of plugin entry points to load (default: all installed).",
+    )
+    networks: dict[str, NetworkSettings] = Field(
+        default_factory=dict, description="Enabled networks by key (e.g. devnet, sepolia)."
+    )
+    fixed_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='Operator price pegs, e.g. {"ETH/USD": "2000"} (devnets, stablecoins).',
+    )
+    coingecko_enabled: bool = False
+    coingecko_url: str = "https://api.coingecko.com/api/v3"
+    quote_cache_max_age_seconds: float = Field(
+        default=600.0, ge=0, description="How old a cached rate may be when a source is down."
+    )
+    payment_window_seconds: int = Field(
+        default=900, ge=60, description="How long a payment intent is valid (chain time)."
+    )
+    watcher_reorg_window: int = Field(
+        default=256, ge=2, description="Recent block hashes kept per network for reorg walk-back."
     )
 
     @classmethod

@@ -175,8 +175,171 @@ class Payment(Model):
     decimals = fields.SmallIntField()
     amount_fiat_cents = fields.BigIntField()
     fiat_currency = fields.CharField(max_length=3)
+    # The locked quote: price of one crypto unit in the fiat currency, its source and time.
+    quote_rate = fields.CharField(max_length=80, default="0")
+    quote_source = fields.CharField(max_length=64, default="")
+    quote_at = fields.DatetimeField(null=True)
+    # The signed intent (docs/contract.md); the same integers the contract checks.
+    session_nonce = fields.BigIntField(default=0)
+    payment_ref = fields.CharField(max_length=66, null=True, unique=True)
+    recipient = fields.CharField(max_length=64, default="")
+    fee_base_units = UInt256Field(default=0)
+    deadline = fields.BigIntField(default=0)  # chain-time unix seconds, inclusive
+    intent_signature = fields.CharField(max_length=140, default="")
+    # The transaction request a wallet sends.
+    tx_to = fields.CharField(max_length=64, default="")
+    tx_data = fields.TextField(default="")
+    tx_value = UInt256Field(default=0)
+    eip681_uri = fields.CharField(max_length=512, default="")
+    approve: dict[str, Any] | None = fields.JSONField(null=True)
+    min_confirmations = fields.IntField(default=1)
+    # Head block when created: a fresh watcher cursor starts no later than this.
+    created_block = fields.BigIntField(null=True)
+    # The transaction seen on chain (cleared if a reorg removes it).
+    tx_hash = fields.CharField(max_length=66, null=True)
+    block_number = fields.BigIntField(null=True)
+    block_hash = fields.CharField(max_length=66, null=True)
+    log_index = fields.IntField(null=True)
+    payer = fields.CharField(max_length=64, null=True)
+    confirmations = fields.IntField(default=0)
+    confirmed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
     class Meta:
         table = "payments"
+        indexes = (("network", "status"), ("session_id", "created_at"))
+
+
+class SessionNonce(Model):
+    """A session's nonce index on one network (its `sessionRef`), sequential per network."""
+
+    id = fields.BigIntField(primary_key=True)
+    network = fields.CharField(max_length=40)
+    session_id = fields.CharField(max_length=48)
+    nonce_index = fields.BigIntField()
+
+    class Meta:
+        table = "session_nonces"
+        unique_together = (("network", "session_id"), ("network", "nonce_index"))
+
+
+class ChainObservation(Model):
+    """One payment-contract log as seen in one block; idempotent per (tx, log, block)."""
+
+    id = fields.BigIntField(primary_key=True)
+    network = fields.CharField(max_length=40)
+    block_number = fields.BigIntField()
+    block_hash = fields.CharField(max_length=66)
+    tx_hash = fields.CharField(max_length=66)
+    log_index = fields.IntField()
+    session_ref = fields.CharField(max_length=66)
+    payment_ref = fields.CharField(max_length=66)
+    payment_id = fields.CharField(max_length=48, null=True)
+    payer = fields.CharField(max_length=64)
+    token = fields.CharField(max_length=64)
+    amount = UInt256Field()
+    recipient = fields.CharField(max_length=64)
+    fee = UInt256Field()
+    canonical = fields.BooleanField(default=True)
+    # Why it did not credit its payment ("" when it matched).
+    mismatch = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "chain_observations"
+        unique_together = (("network", "tx_hash", "log_index", "block_hash"),)
+        indexes = (("network", "block_number"), ("payment_ref",))
+
+
+class ChainCursor(Model):
+    """Where a network's watcher stands; survives restarts."""
+
+    network = fields.CharField(primary_key=True, max_length=40)
+    block_number = fields.BigIntField()
+    block_hash = fields.CharField(max_length=66)
+    block_timestamp = fields.BigIntField(default=0)
+    # [[number, hash], ...] ascending: the recent canonical chain, for reorg walk-back.
+    recent_hashes: list[list[Any]] = fields.JSONField(default=list)
+    halted = fields.BooleanField(default=False)
+    halt_reason = fields.TextField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "chain_cursors"
+
+
+class WebhookEndpoint(Model):
+    """A merchant URL that receives signed events; see `app.webhooks`."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "models.Merchant", related_name="webhook_endpoints", on_delete=fields.RESTRICT
+    )
+    livemode = fields.BooleanField()
+    url = fields.CharField(max_length=2048)
+    description = fields.CharField(max_length=500, null=True)
+    # Event types, "*" or prefix wildcards such as "payment.*".
+    enabled_events: list[str] = fields.JSONField()
+    metadata: dict[str, str] = fields.JSONField(default=dict)
+    # "enabled" or "disabled"; a 410 answer disables (disabled_reason says why).
+    status = fields.CharField(max_length=16, default="enabled")
+    disabled_reason = fields.CharField(max_length=200, null=True)
+    # Encrypted by `app.secretbox`, newest first: [{"ciphertext": str, "expires_at": int|None}].
+    # Several entries only during a rotation's overlap.
+    signing_secrets: list[dict[str, Any]] = fields.JSONField()
+    created_at = fields.DatetimeField(db_index=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_endpoints"
+        indexes = (("merchant_id", "livemode", "created_at"),)
+
+
+class WebhookDelivery(Model):
+    """The outbox row: one event owed to one endpoint, written in the event's transaction."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
+        "models.Event", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    endpoint: fields.ForeignKeyRelation[WebhookEndpoint] = fields.ForeignKeyField(
+        "models.WebhookEndpoint", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    # "pending" (waiting or in flight), "succeeded", "failed" (retries exhausted or 410).
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    # Due time; while a worker holds the lease it is the lease expiry.
+    next_attempt_at = fields.DatetimeField()
+    # Retries stop after this moment (3 days from the first attempt by default).
+    retry_until = fields.DatetimeField()
+    # Random per claim: a worker only records results for deliveries it still holds.
+    lease_token = fields.CharField(max_length=40, null=True)
+    last_status_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField()
+    completed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        unique_together = (("event_id", "endpoint_id"),)
+        indexes = (("status", "next_attempt_at"), ("endpoint_id", "created_at"))
+
+
+class WebhookAttempt(Model):
+    """One HTTP attempt of a delivery, for the merchant's delivery log."""
+
+    id = fields.BigIntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[WebhookDelivery] = fields.ForeignKeyField(
+        "models.WebhookDelivery", related_name="attempt_log", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    started_at = fields.DatetimeField()
+    duration_ms = fields.IntField()
+    status_code = fields.IntField(null=True)
+    error = fields.CharField(max_length=500, null=True)
+    # At most 4 KiB of the answer, decoded leniently.
+    response_body = fields.TextField(null=True)
+
+    class Meta:
+        table = "webhook_attempts"

@@ -5,8 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.models import CheckoutSession
-from app.money import FiatAmount
+from app.models import (
+    CheckoutSession,
+    Event,
+    Payment,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from app.money import FiatAmount, base_units_to_decimal
 from app.states import register_snapshotter
 
 
@@ -39,3 +46,110 @@ def checkout_session_object(session: CheckoutSession) -> dict[str, Any]:
 
 
 register_snapshotter(CheckoutSession, checkout_session_object)
+
+
+def event_object(event: Event) -> dict[str, Any]:
+    """The event as the API lists it and as webhooks deliver it (the same bytes' source)."""
+    return {
+        "id": event.id,
+        "object": "event",
+        "type": event.type,
+        "created": unix_seconds(event.created_at),
+        "livemode": event.livemode,
+        "data": dict(event.data),
+        "request": {"id": event.request_id, "idempotency_key": event.idempotency_key},
+    }
+
+
+def webhook_endpoint_object(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[str, Any]:
+    """`secret` is given only when it was just created or rotated: it is never shown again."""
+    rendered: dict[str, Any] = {
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "livemode": endpoint.livemode,
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "enabled_events": list(endpoint.enabled_events),
+        "metadata": dict(endpoint.metadata),
+        "status": endpoint.status,
+        "disabled_reason": endpoint.disabled_reason,
+        "created": unix_seconds(endpoint.created_at),
+    }
+    if secret is not None:
+        rendered["secret"] = secret
+    return rendered
+
+
+def webhook_attempt_object(attempt: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "attempt": attempt.number,
+        "started": unix_seconds(attempt.started_at),
+        "duration_ms": attempt.duration_ms,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "response_body": attempt.response_body,
+    }
+
+
+def webhook_delivery_object(
+    delivery: WebhookDelivery, event_type: str, attempts: list[WebhookAttempt]
+) -> dict[str, Any]:
+    pending = delivery.status == "pending"
+    return {
+        "id": delivery.id,
+        "object": "webhook_delivery",
+        "event": delivery.event_id,  # type: ignore[attr-defined]
+        "event_type": event_type,
+        "endpoint": delivery.endpoint_id,  # type: ignore[attr-defined]
+        "status": delivery.status,
+        "attempt_count": delivery.attempts,
+        "next_attempt_at": unix_seconds(delivery.next_attempt_at) if pending else None,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "attempts": [webhook_attempt_object(a) for a in attempts],
+        "created": unix_seconds(delivery.created_at),
+        "completed": unix_seconds(delivery.completed_at) if delivery.completed_at else None,
+    }
+
+
+def payment_object(payment: Payment) -> dict[str, Any]:
+    """A payment with its locked quote and the transaction request a wallet sends."""
+    fiat = FiatAmount(payment.amount_fiat_cents, payment.fiat_currency)
+    return {
+        "id": payment.id,
+        "object": "payment",
+        "livemode": payment.livemode,
+        "status": payment.status,
+        "session": payment.session_id,  # type: ignore[attr-defined]
+        "amount_fiat": fiat.decimal_string(),
+        "amount_fiat_cents": payment.amount_fiat_cents,
+        "currency": payment.fiat_currency.lower(),
+        "amount_crypto": base_units_to_decimal(payment.amount_base_units, payment.decimals),
+        "amount_base_units": str(payment.amount_base_units),
+        "crypto_currency": payment.crypto_currency,
+        "decimals": payment.decimals,
+        "network": payment.network,
+        "token_address": payment.token_address,
+        "quote": {
+            "rate": payment.quote_rate,
+            "source": payment.quote_source,
+            "at": unix_seconds(payment.quote_at) if payment.quote_at else None,
+        },
+        "recipient": payment.recipient,
+        "fee_base_units": str(payment.fee_base_units),
+        "to_contract": payment.tx_to,
+        "data": payment.tx_data,
+        "value": str(payment.tx_value),
+        "approve": payment.approve,
+        "eip681_uri": payment.eip681_uri,
+        "min_confirmations": payment.min_confirmations,
+        "expires_at": payment.deadline,
+        "tx_hash": payment.tx_hash,
+        "block_number": payment.block_number,
+        "payer": payment.payer,
+        "confirmations": payment.confirmations,
+        "created": unix_seconds(payment.created_at),
+    }
+
+
+register_snapshotter(Payment, payment_object)

@@ -13,6 +13,7 @@ from app.config import Settings
 from app.db import close_database, open_database
 from app.models import CheckoutSession
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+from app.webhooks import DeliveryWorker, prune_events
 
 log = logging.getLogger("kassa.workers")
 
@@ -75,8 +76,29 @@ def start_background_loops(settings: Settings) -> BackgroundLoops:
         await prune_idempotency_records(settings.idempotency_retention_hours)
 
     loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
+    start_webhook_loops(loops, settings)
     loops.start("housekeeping", 3600.0, housekeeping_step)
     return loops
+
+
+def start_webhook_loops(loops: BackgroundLoops, settings: Settings) -> None:
+    """Webhook delivery (runs until cancelled; restarted if it fails) and events pruning."""
+    from app.secretbox import SecretKeyMissing
+
+    async def delivery_step() -> None:
+        await DeliveryWorker(settings).run()
+
+    async def prune_step() -> None:
+        await prune_events(settings.events_retention_days)
+
+    try:
+        DeliveryWorker(settings)
+    except SecretKeyMissing as error:
+        # Without the key no endpoint secret can be read: say so loudly, keep the rest running.
+        log.error("webhook delivery is not running: %s", error)
+    else:
+        loops.start("webhook-delivery", 1.0, delivery_step)
+    loops.start("events-pruning", 3600.0, prune_step)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -135,6 +135,13 @@ class CreatedRange(Params):
     lte: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
 
 
+def _exact_created(value: Any) -> Any:
+    """`created=T` (exact second) is shorthand for `created[gte]=T&created[lte]=T`."""
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        return {"gte": value, "lte": value}
+    return value
+
+
 ObjectId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
 
 
@@ -144,7 +151,7 @@ class ListParams(Params):
     limit: FormInt = Field(default=10, ge=1, le=100)
     starting_after: ObjectId | None = None
     ending_before: ObjectId | None = None
-    created: CreatedRange | Annotated[FormInt, Field(ge=0, le=MAX_UNIX_TIME)] | None = None
+    created: Annotated[CreatedRange | None, BeforeValidator(_exact_created)] = None
 
 
 class CheckoutSessionListParams(ListParams):
@@ -191,3 +198,154 @@ class ErrorDetail(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     error: ErrorDetail
+
+
+# ---- webhook endpoints and events -------------------------------------------------------
+
+
+def _check_event_pattern(value: str) -> str:
+    from app.webhooks import event_type_pattern_valid
+
+    if not event_type_pattern_valid(value):
+        raise PydanticCustomError(
+            "event_type_invalid",
+            "Unknown event type {value!r}: use '*', an event type such as 'payment.confirmed', "
+            "or a prefix wildcard such as 'payment.*'.",
+            {"value": value},
+        )
+    return value
+
+
+EventTypePattern = Annotated[
+    str, Field(strict=True, max_length=64), AfterValidator(_check_event_pattern)
+]
+Description = Annotated[str, Field(strict=True, max_length=500)]
+
+
+class WebhookEndpointCreate(Params):
+    """Body of `POST /v1/webhook_endpoints`."""
+
+    url: HttpUrlText
+    enabled_events: list[EventTypePattern] = Field(min_length=1, max_length=32)
+    description: Description | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class WebhookEndpointUpdate(Params):
+    """Body of `POST /v1/webhook_endpoints/{id}`: only the given fields change."""
+
+    url: HttpUrlText | None = None
+    enabled_events: list[EventTypePattern] | None = Field(default=None, min_length=1, max_length=32)
+    description: Description | None = None
+    metadata: Metadata | None = None
+    disabled: bool | None = Field(default=None, description="true disables, false re-enables.")
+    status: Literal["enabled", "disabled"] | None = None
+
+
+class WebhookSecretRotate(Params):
+    """Body of `POST /v1/webhook_endpoints/{id}/rotate_secret`."""
+
+    expires_in: FormInt = Field(
+        default=86_400,
+        ge=0,
+        le=86_400,
+        description="Seconds the old secret keeps signing next to the new one (0 = stop now).",
+    )
+
+
+class EventListParams(ListParams):
+    type: (
+        Annotated[
+            str, Field(strict=True, max_length=64), StringConstraints(pattern=r"^[a-z_.]+\*?$|^\*$")
+        ]
+        | None
+    ) = Field(default=None, description="An event type, or a prefix wildcard like 'payment.*'.")
+
+
+class EventResend(Params):
+    """Body of `POST /v1/events/{id}/resend`."""
+
+    endpoint: ObjectId | None = Field(
+        default=None, description="Only this endpoint (default: every subscribed endpoint)."
+    )
+
+
+class WebhookEndpointObject(BaseModel):
+    id: str
+    object: Literal["webhook_endpoint"]
+    livemode: bool
+    url: str
+    description: str | None
+    enabled_events: list[str]
+    metadata: dict[str, str]
+    status: Literal["enabled", "disabled"]
+    disabled_reason: str | None
+    created: int
+    secret: str | None = Field(default=None, description="Only when created or rotated.")
+
+
+class WebhookEndpointList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[WebhookEndpointObject]
+
+
+class DeletedObject(BaseModel):
+    id: str
+    object: str
+    deleted: Literal[True]
+
+
+class EventRequest(BaseModel):
+    id: str | None
+    idempotency_key: str | None
+
+
+class EventObject(BaseModel):
+    id: str
+    object: Literal["event"]
+    type: str
+    created: int
+    livemode: bool
+    data: dict[str, Any]
+    request: EventRequest
+
+
+class EventList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[EventObject]
+
+
+class WebhookAttemptObject(BaseModel):
+    attempt: int
+    started: int
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+    response_body: str | None
+
+
+class WebhookDeliveryObject(BaseModel):
+    id: str
+    object: Literal["webhook_delivery"]
+    event: str
+    event_type: str
+    endpoint: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempt_count: int
+    next_attempt_at: int | None
+    last_status_code: int | None
+    last_error: str | None
+    attempts: list[WebhookAttemptObject]
+    created: int
+    completed: int | None
+
+
+class WebhookDeliveryList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[WebhookDeliveryObject]
