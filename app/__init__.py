@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 from app import objects as _objects  # noqa: F401 - registers event snapshots
 from app.api import api
 from app.api.errors import ApiError, error_response
+from app.checkout import STATIC_DIR, TEMPLATES_DIR, checkout, compress_response, static_url
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
 from app.models import random_base62
@@ -51,12 +52,16 @@ def _api_error_for_http(exc: HTTPException) -> ApiError:
 def create_app(settings: Settings | None = None) -> Quart:
     """The application factory: routes, limits, database lifecycle, background loops."""
     settings = settings or load_settings()
-    app = Quart(__name__)
+    # Templates and static files live at the repository root, next to `app/`.
+    app = Quart(__name__, static_folder=str(STATIC_DIR), template_folder=str(TEMPLATES_DIR))
     app.config["KASSA_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["BODY_TIMEOUT"] = 15
     app.config["RESPONSE_TIMEOUT"] = 30
     app.register_blueprint(api)
+    app.register_blueprint(checkout)
+    app.jinja_env.globals["static_url"] = static_url
+    app.after_request(compress_response)
 
     @app.before_request
     async def assign_request_id() -> None:

@@ -1,0 +1,85 @@
+"""Static assets and compression: content-hashed URLs, long caching, gzip on the wire.
+
+The checkout page must stay small on slow mobile links, so every text response of the
+checkout and of `/static` is gzip-compressed when the client accepts it. Static files are
+compressed once per file version and kept in memory (a handful of small files).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+from pathlib import Path
+
+from quart import Response, request
+from quart.wrappers.response import DataBody, FileBody
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+STATIC_DIR = REPO_ROOT / "static"
+TEMPLATES_DIR = REPO_ROOT / "templates"
+
+_COMPRESSIBLE = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "image/svg+xml",
+)
+_MIN_COMPRESS_BYTES = 512
+_YEAR = 365 * 24 * 3600
+
+
+@functools.cache
+def _file_version(filename: str, mtime_ns: int) -> str:
+    return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:12]
+
+
+def static_url(filename: str) -> str:
+    """`/static/<file>?v=<content hash>`: the URL changes whenever the file does."""
+    path = STATIC_DIR / filename
+    version = _file_version(filename, path.stat().st_mtime_ns)
+    return f"/static/{filename}?v={version}"
+
+
+@functools.lru_cache(maxsize=64)
+def _gzip_static(path: str, etag: str, body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _accepts_gzip() -> bool:
+    accepted = request.headers.get("Accept-Encoding", "")
+    return any(part.split(";", 1)[0].strip() == "gzip" for part in accepted.split(","))
+
+
+async def compress_response(response: Response) -> Response:
+    """gzip a complete text response when the client accepts it (streams are left alone)."""
+    is_static = request.path.startswith("/static/")
+    if is_static and response.status_code == 200:
+        # Versioned URLs never change content; unversioned ones revalidate.
+        response.headers["Cache-Control"] = (
+            f"public, max-age={_YEAR}, immutable" if request.args.get("v") else "no-cache"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    if (
+        response.status_code not in (200, 400, 403, 404, 409, 429)
+        # Streams (server-sent events) must reach the client as they are written.
+        or not isinstance(response.response, DataBody | FileBody)
+        or "Content-Encoding" in response.headers
+        or not (response.mimetype or "").startswith(_COMPRESSIBLE)
+    ):
+        return response
+    response.vary.add("Accept-Encoding")
+    if not _accepts_gzip() or request.method == "HEAD":
+        return response
+    body = await response.get_data(as_text=False)
+    if len(body) < _MIN_COMPRESS_BYTES:
+        return response
+    if is_static:
+        compressed = _gzip_static(request.path, response.headers.get("ETag", ""), body)
+    else:
+        # Level 6: dynamic pages are small; the time matters more than the last bytes.
+        compressed = gzip.compress(body, compresslevel=6, mtime=0)
+    response.set_data(compressed)
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Content-Length"] = str(len(compressed))
+    return response

@@ -1,0 +1,49 @@
+"""The crypto amount shown before Pay: the same quote and rounding the payment will lock."""
+
+from __future__ import annotations
+
+from app.checkout.options import PaymentOption
+from app.models import CheckoutSession
+from app.money import FiatAmount, base_units_to_decimal
+from app.networks import PluginError, Registry, current_registry
+from app.quotes import QuoteBook, QuoteUnavailable, crypto_units_for
+
+# Rates this old may still be shown in a preview when every source is down; the payment
+# itself locks a fresh quote (or the payments module's own fallback) when Pay is pressed.
+PREVIEW_MAX_RATE_AGE_SECONDS = 300.0
+
+
+class PreviewUnavailable(RuntimeError):
+    """No price for the pair right now; the page says so instead of guessing."""
+
+
+_books: dict[int, QuoteBook] = {}
+
+
+def _quote_book(registry: Registry) -> QuoteBook:
+    """The registry's book (shared with payment creation), else one kept per registry."""
+    if isinstance(registry.quote_book, QuoteBook):
+        return registry.quote_book
+    book = _books.get(id(registry))
+    if book is None:
+        _books.clear()
+        book = QuoteBook(registry.price_sources, PREVIEW_MAX_RATE_AGE_SECONDS)
+        _books[id(registry)] = book
+    return book
+
+
+async def preview_amount(session: CheckoutSession, option: PaymentOption) -> str:
+    """The crypto amount for `option`, as an exact decimal string (rounded up)."""
+    try:
+        registry = current_registry()
+    except PluginError:
+        raise PreviewUnavailable("No networks are enabled.") from None
+    try:
+        quote = await _quote_book(registry).quote(option.token.symbol, session.fiat_currency)
+    except QuoteUnavailable:
+        raise PreviewUnavailable(
+            f"No {option.token.symbol} price is available right now."
+        ) from None
+    fiat = FiatAmount(session.amount_fiat_cents, session.fiat_currency)
+    units = crypto_units_for(fiat, quote.rate, option.token.decimals)
+    return base_units_to_decimal(units, option.token.decimals)

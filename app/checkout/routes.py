@@ -1,0 +1,404 @@
+"""The hosted checkout: one page per session, HTMX fragments, an SSE status stream.
+
+Every route works without JavaScript: forms post and redirect back to the page, links
+reload it. With htmx the same routes answer with `_fragment.html` partials instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from quart import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+)
+
+from app.checkout import devwallet
+from app.checkout.options import PaymentOption, find_option, payment_options
+from app.checkout.paydetails import PayDetails, pay_details
+from app.checkout.preview import PreviewUnavailable, preview_amount
+from app.checkout.security import (
+    CSRF_FIELD,
+    PaymentRateLimits,
+    apply_security_headers,
+    csp_nonce,
+    csrf_ok,
+    csrf_token,
+    set_csrf_cookie,
+)
+from app.checkout.state import (
+    ShopperStatus,
+    active_payment,
+    cancel_redirect_url,
+    shopper_status,
+    success_redirect_url,
+)
+from app.config import Settings
+from app.models import CheckoutSession, Merchant, Payment
+from app.money import FiatAmount
+from app.states import ConcurrentTransition, PaymentStatus, SessionStatus, transition, utcnow
+
+log = logging.getLogger("kassa.checkout")
+
+checkout = Blueprint("checkout", __name__, url_prefix="/checkout")
+
+_SESSION_ID = re.compile(r"^cs_(?:test|live)_[A-Za-z0-9]{16,40}$")
+_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+SSE_POLL_SECONDS = 1.0
+SSE_MAX_SECONDS = 600.0  # the browser reconnects; bounded streams free server slots
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["KASSA_SETTINGS"]
+    return settings
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _limits() -> PaymentRateLimits:
+    limits: PaymentRateLimits | None = current_app.config.get("KASSA_CHECKOUT_LIMITS")
+    if limits is None:
+        limits = PaymentRateLimits.from_settings(_settings())
+        current_app.config["KASSA_CHECKOUT_LIMITS"] = limits
+    return limits
+
+
+@checkout.after_request
+async def checkout_headers(response: Response) -> Response:
+    set_csrf_cookie(response)
+    if _is_htmx():
+        # Fragments and full pages share URLs: caches must key on the header.
+        response.vary.add("HX-Request")
+    return apply_security_headers(response)
+
+
+@checkout.app_template_global("csp_nonce")
+def _csp_nonce_global() -> str:
+    return csp_nonce()
+
+
+async def _load_session(session_id: str) -> CheckoutSession:
+    if not _SESSION_ID.match(session_id):
+        abort(404)
+    session = await CheckoutSession.get_or_none(id=session_id)
+    if session is None:
+        abort(404)
+    # The merchant's redirect origins are allowed as form targets (see the CSP docstring).
+    g.csp_redirect_targets = (session.success_url, session.cancel_url)
+    return session
+
+
+def _page_url(session: CheckoutSession, **query: str) -> str:
+    suffix = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"/checkout/{session.id}" + (f"?{suffix}" if suffix else "")
+
+
+def _redirect(url: str) -> Response:
+    """A redirect both htmx (`HX-Redirect`, a full navigation) and plain forms follow."""
+    if _is_htmx():
+        response = Response("", status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)  # type: ignore[return-value]
+
+
+def _seconds_left(session: CheckoutSession) -> int:
+    return max(0, int((session.expires_at - utcnow()).total_seconds()))
+
+
+def _pay_details(payment: Payment | None) -> PayDetails | None:
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        return None
+    return pay_details(payment)
+
+
+async def _context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
+    merchant = await Merchant.get(id=session.merchant_id)
+    payment = await active_payment(session)
+    status = shopper_status(session, payment)
+    pay = _pay_details(payment) if session.status == SessionStatus.OPEN else None
+    return {
+        "session": session,
+        "merchant": merchant,
+        "fiat": FiatAmount(session.amount_fiat_cents, session.fiat_currency),
+        "seconds_left": _seconds_left(session),
+        "expires_unix": int(session.expires_at.timestamp()),
+        "payment": payment,
+        "pay": pay,
+        "status": status,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(session.id),
+        "test_wallet": pay is not None and devwallet.available(current_app, pay.network_key),
+        "success_url": success_redirect_url(session),
+        "cancel_url": cancel_redirect_url(session),
+        **extra,
+    }
+
+
+def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status=status, headers=headers, content_type="text/html; charset=utf-8")
+
+
+async def _notice(
+    session: CheckoutSession, message: str, status: int, retry_after: int | None = None
+) -> Response:
+    """An error for the shopper: a fragment into #notice (htmx) or the page with the message."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if _is_htmx():
+        headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
+        body = await render_template("_notice.html", message=message)
+        return _html(body, status, headers)
+    context = await _context(session, notice=message)
+    return _html(await render_template("checkout.html", **context), status, headers)
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@checkout.get("/<session_id>")
+async def checkout_page(session_id: str) -> Response:
+    session = await _load_session(session_id)
+    if session.status != SessionStatus.OPEN:
+        return await _closed_page(session)
+    context = await _context(session)
+    options = payment_options(session, context["merchant"])
+    chosen = find_option(options, request.args.get("option"))
+    choosing = context["pay"] is None or request.args.get("choose") == "1"
+    preview = None
+    if choosing and chosen is not None:
+        preview = await _preview(session, chosen)
+    context.update(options=options, chosen=chosen, choosing=choosing, preview=preview)
+    return _html(await render_template("checkout.html", **context))
+
+
+async def _closed_page(session: CheckoutSession) -> Response:
+    context = await _context(session)
+    # A seen-but-not-final payment keeps a timed-out session on the live page.
+    if context["status"].phase == "seen":
+        context.update(options=[], chosen=None, choosing=False, preview=None)
+        return _html(await render_template("checkout.html", **context))
+    return _html(await render_template("checkout_closed.html", **context))
+
+
+async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str, str]:
+    try:
+        amount = await preview_amount(session, option)
+    except PreviewUnavailable as error:
+        return {"error": str(error)}
+    return {"amount": amount, "symbol": option.token.symbol, "network": option.network.name}
+
+
+@checkout.get("/<session_id>/preview")
+async def checkout_preview(session_id: str) -> Response:
+    session = await _load_session(session_id)
+    if not _is_htmx():
+        return redirect(_page_url(session, option=request.args.get("option", "")), 303)  # type: ignore[return-value]
+    merchant = await Merchant.get(id=session.merchant_id)
+    option = find_option(payment_options(session, merchant), request.args.get("option"))
+    preview = await _preview(session, option) if option is not None else None
+    return _html(await render_template("_preview.html", preview=preview, chosen=option))
+
+
+@checkout.post("/<session_id>/pay")
+async def checkout_pay(session_id: str) -> Response:
+    session = await _load_session(session_id)
+    if not await csrf_ok(session.id):
+        return await _csrf_refused(session)
+    if session.status != SessionStatus.OPEN:
+        return _redirect(_page_url(session))
+    form = await request.form
+    merchant = await Merchant.get(id=session.merchant_id)
+    option = find_option(payment_options(session, merchant), form.get("option"))
+    if option is None:
+        return await _notice(session, "Choose a currency to pay with.", 400)
+    wait = _limits().check(session.id, request.remote_addr or "unknown")
+    if wait:
+        return await _notice(
+            session,
+            "Too many payment attempts. Please wait a moment and try again.",
+            429,
+            retry_after=max(1, int(wait + 0.999)),
+        )
+    from app.payments import create_payment
+
+    try:
+        await create_payment(
+            session, option.network.key, option.token.symbol, request_id=g.get("request_id")
+        )
+    except Exception as error:  # the payments module owns its error types; show, never crash
+        log.warning("checkout %s: payment creation failed: %s", session.id, error)
+        return await _notice(session, _payment_error_message(error), 409)
+    if not _is_htmx():
+        return _redirect(_page_url(session))
+    session = await _load_session(session_id)
+    context = await _context(session)
+    body = await render_template("_pay_step.html", **context, oob_status=True)
+    return _html(body)
+
+
+def _payment_error_message(error: Exception) -> str:
+    message = getattr(error, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    return "This payment could not be started. Please try again or choose another currency."
+
+
+async def _csrf_refused(session: CheckoutSession) -> Response:
+    return await _notice(session, "This form has expired. Reload the page and try again.", 403)
+
+
+@checkout.get("/<session_id>/status")
+async def checkout_status(session_id: str) -> Response:
+    session = await _load_session(session_id)
+    if not _is_htmx():
+        return redirect(_page_url(session), 303)  # type: ignore[return-value]
+    payment = await active_payment(session)
+    status = shopper_status(session, payment)
+    return _html(await render_template("_status.html", status=status, session=session))
+
+
+@checkout.get("/<session_id>/events")
+async def checkout_events(session_id: str) -> Response:
+    """Server-sent `status` events whenever the rendered status changes; `close` when final."""
+    session = await _load_session(session_id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    async def render(status: ShopperStatus, current: CheckoutSession) -> str:
+        async with app.app_context():
+            html = await render_template("_status.html", status=status, session=current)
+        # SSE data lines cannot hold newlines: one `data:` line per line of HTML.
+        return "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+
+    async def stream() -> AsyncIterator[bytes]:
+        last: tuple[Any, ...] | None = None
+        started = asyncio.get_running_loop().time()
+        yield b"retry: 3000\n\n"
+        while True:
+            current = await CheckoutSession.get_or_none(id=session.id)
+            if current is None:
+                return
+            status = shopper_status(current, await active_payment(current))
+            if status.key() != last:
+                last = status.key()
+                yield (await render(status, current)).encode()
+            if status.final:
+                yield b"event: close\ndata: final\n\n"
+                return
+            if asyncio.get_running_loop().time() - started > SSE_MAX_SECONDS:
+                return
+            await asyncio.sleep(SSE_POLL_SECONDS)
+
+    response = Response(stream(), content_type="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
+    response.timeout = None  # type: ignore[attr-defined]
+    return response
+
+
+@checkout.post("/<session_id>/cancel")
+async def checkout_cancel(session_id: str) -> Response:
+    session = await _load_session(session_id)
+    if not await csrf_ok(session.id):
+        return await _csrf_refused(session)
+    payment = await active_payment(session)
+    if shopper_status(session, payment).phase == "seen":
+        return await _notice(
+            session,
+            "A payment is already on its way; this checkout can no longer be canceled.",
+            409,
+        )
+    if session.status == SessionStatus.OPEN:
+        try:
+            await transition(
+                session,
+                SessionStatus.CANCELED,
+                "checkout.session.canceled",
+                request_id=g.get("request_id"),
+            )
+        except ConcurrentTransition:
+            session = await _load_session(session_id)
+    if session.status == SessionStatus.CANCELED:
+        return _redirect(cancel_redirect_url(session))
+    return _redirect(_page_url(session))
+
+
+@checkout.post("/<session_id>/tx")
+async def checkout_tx_hint(session_id: str) -> Response:
+    """The wallet script reports its transaction hash: a hint only; the chain is the truth."""
+    session = await _load_session(session_id)
+    if not await csrf_ok(session.id):
+        return Response(json.dumps({"ok": False}), status=403, content_type="application/json")
+    try:
+        body = json.loads(await request.get_data(as_text=True) or "{}")
+    except ValueError:
+        body = {}
+    tx_hash = body.get("tx_hash") if isinstance(body, dict) else None
+    payment_id = body.get("payment_id") if isinstance(body, dict) else None
+    if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
+        return Response(json.dumps({"ok": False}), status=400, content_type="application/json")
+    payment = await Payment.get_or_none(id=str(payment_id or ""), session_id=session.id)
+    if payment is None:
+        return Response(json.dumps({"ok": False}), status=404, content_type="application/json")
+    await _record_tx_hint(payment, tx_hash.lower())
+    return Response(json.dumps({"ok": True}), content_type="application/json")
+
+
+async def _record_tx_hint(payment: Payment, tx_hash: str) -> None:
+    """Hand the hint to the watcher when it takes hints; otherwise it finds the log itself."""
+    try:
+        from app import watcher
+    except ImportError:
+        return
+    hint = getattr(watcher, "record_tx_hint", None)
+    if hint is None:
+        return
+    try:
+        result = hint(payment, tx_hash)
+        if asyncio.iscoroutine(result):
+            await result
+    except Exception as error:  # a hint is optional; never fail the shopper over it
+        log.info("tx hint for %s ignored: %s", payment.id, error)
+
+
+@checkout.post("/<session_id>/test-wallet")
+async def checkout_test_wallet(session_id: str) -> Response:
+    """Dev mode only: pay the active payment from a funded devnet account (server-side)."""
+    session = await _load_session(session_id)
+    if not await csrf_ok(session.id):
+        return await _csrf_refused(session)
+    payment = await active_payment(session)
+    if (
+        payment is None
+        or payment.status != PaymentStatus.PENDING
+        or not devwallet.available(current_app, payment.network)
+    ):
+        abort(404)
+    details = pay_details(payment)
+    try:
+        tx_hash = await devwallet.pay(current_app, details)
+    except devwallet.DevWalletError as error:
+        return await _notice(session, f"The test wallet could not pay: {error}", 502)
+    await _record_tx_hint(payment, tx_hash)
+    if _is_htmx():
+        return _html(
+            await render_template(
+                "_notice.html", message=f"Test wallet sent {tx_hash}.", kind="info"
+            )
+        )
+    return _redirect(_page_url(session))

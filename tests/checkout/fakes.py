@@ -1,0 +1,105 @@
+"""A registry with fake networks, so page tests need no chain (browser tests use anvil)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from app.models import CheckoutSession, Payment, new_id
+from app.networks import FinalityPolicy, Registry, Token
+from app.quotes import FixedRateSource, QuoteBook
+from app.states import PaymentStatus
+
+PAYOUT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+USDC = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+@dataclass
+class FakeNetwork:
+    key: str = "devnet"
+    chain_id: int = 31337
+    name: str = "Local devnet"
+    testnet: bool = True
+    native_currency: Token = field(
+        default_factory=lambda: Token(network="devnet", symbol="ETH", decimals=18)
+    )
+    contract_address: str = CONTRACT
+    finality: FinalityPolicy = field(default_factory=lambda: FinalityPolicy(1))
+    max_log_range: int = 1000
+    poll_interval: float = 1.0
+    explorer_url: str = ""
+
+    async def head(self) -> Any: ...
+    async def finalized_head(self) -> Any: ...
+    async def block(self, number: int) -> Any: ...
+    async def get_logs(self, from_block: int, to_block: int) -> list[Any]:
+        return []
+
+    def rpc_generation(self) -> int:
+        return 0
+
+    def normalize_address(self, address: str) -> str:
+        return address
+
+    def sign_intent(self, intent: Any) -> bytes:
+        return b"\x00" * 65
+
+    def explorer_tx_url(self, tx_hash: str) -> str:
+        return ""
+
+    async def close(self) -> None:
+        return None
+
+
+def fake_registry(settings: Any) -> Registry:
+    network = FakeNetwork()
+    registry = Registry(settings=settings, pm=None)  # type: ignore[arg-type]
+    registry.networks[network.key] = network  # type: ignore[assignment]
+    registry.tokens[("devnet", "ETH")] = network.native_currency
+    registry.tokens[("devnet", "USDC")] = Token("devnet", "USDC", 6, USDC, "Test USD Coin")
+    registry.quote_book = QuoteBook(
+        [FixedRateSource({"ETH/USD": Decimal(2000), "USDC/USD": Decimal(1)})], 60
+    )
+    return registry
+
+
+async def fake_create_payment(
+    session: CheckoutSession, network_key: str, crypto_currency: str, *, request_id: Any = None
+) -> Payment:
+    """Stands in for app.payments.create_payment: the row it would write, minus the chain."""
+    now = dt.datetime.now(dt.UTC)
+    token = crypto_currency.upper() != "ETH"
+    amount = 12_340_000 if token else 6_170_000_000_000_000
+    payment = await Payment.create(
+        id=new_id("pay"),
+        session_id=session.id,
+        merchant_id=session.merchant_id,  # type: ignore[attr-defined]
+        livemode=session.livemode,
+        status=PaymentStatus.PENDING,
+        network=network_key,
+        crypto_currency=crypto_currency.upper(),
+        token_address=USDC if token else None,
+        amount_base_units=amount,
+        decimals=6 if token else 18,
+        amount_fiat_cents=session.amount_fiat_cents,
+        fiat_currency=session.fiat_currency,
+        tx_to=CONTRACT,
+        tx_data="0xdeadbeef",
+        tx_value=0 if token else amount,
+        eip681_uri=(
+            f"ethereum:{CONTRACT}@31337?value={amount}"
+            if not token
+            else f"ethereum:{USDC}@31337/transfer?address={CONTRACT}&uint256={amount}"
+        ),
+        approve={"token": USDC, "spender": CONTRACT, "amount": str(amount)} if token else None,
+        min_confirmations=2,
+        deadline=int(now.timestamp()) + 600,
+        created_at=now,
+        updated_at=now,
+    )
+    await CheckoutSession.filter(id=session.id).update(payment_id=payment.id)
+    session.payment_id = payment.id
+    return payment
