@@ -98,6 +98,16 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     await serve(settings.model_copy(update=overrides))
 
 
+async def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
+    """A local devnet, contracts, demo merchant and key, and the server: see app/devnet.py."""
+    from app.devnet import DevnetError, run_dev
+
+    try:
+        await run_dev(args.host, args.port, args.json)
+    except DevnetError as error:
+        raise CliError(str(error)) from None
+
+
 async def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     """Background loops without the web server, for production deployments."""
     from app.workers import run_worker
@@ -128,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command(commands, "serve", cmd_serve, "serve the API, checkout and background loops")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    dev = command(
+        commands, "dev", cmd_dev, "run a local devnet with a demo merchant and serve everything"
+    )
+    dev.add_argument("--host")
+    dev.add_argument("--port", type=int)
     command(commands, "migrate", cmd_migrate, "apply database migrations")
     command(commands, "worker", cmd_worker, "run background loops (watchers, deliveries, expiry)")
 
