@@ -135,3 +135,74 @@ async def merchant(app: Quart) -> MerchantKeys:
 @pytest.fixture(scope="session")
 def repo_root() -> Iterator[Path]:
     yield Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """`kassa serve` in a subprocess, on a free loopback port."""
+
+    base_url: str
+    process: Any
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+
+
+def start_live_server(
+    database_url: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> LiveServer:
+    """Start the real server (hypercorn) and wait until it answers."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KASSA_")},
+        "KASSA_DATABASE_URL": database_url,
+        "KASSA_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "KASSA_SECRET_KEY": "test-operator-secret-key-0123456789abcdef",
+        "KASSA_RUN_BACKGROUND_LOOPS": "false",
+        "KASSA_LOG_LEVEL": "WARNING",
+        "KASSA_CONFIG_FILE": str(cwd / "absent.toml"),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"kassa serve exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{base_url}/v1/openapi.json", timeout=1).read()
+            return LiveServer(base_url, process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("kassa serve did not answer within 30 s")
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    server = start_live_server(database_url, tmp_path_factory.mktemp("serve"))
+    yield server
+    server.stop()

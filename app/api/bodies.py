@@ -62,18 +62,25 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
         raise invalid_request("body_invalid", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise invalid_request("body_invalid", "The JSON body must be an object.")
-    _check_depth(value, 1)
+    _check_values(value, 1)
     return value
 
 
-def _check_depth(value: Any, depth: int) -> None:
+def _check_values(value: Any, depth: int) -> None:
+    """Bounded nesting, and no NUL characters (PostgreSQL text cannot store them)."""
     if depth > MAX_DEPTH:
         raise invalid_request("body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise invalid_request("parameter_invalid_string", "Strings must not contain NUL.")
+        return
+    if isinstance(value, dict) and any("\x00" in key for key in value):
+        raise invalid_request("parameter_invalid_string", "Names must not contain NUL.")
     children = (
         value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     )
     for child in children:
-        _check_depth(child, depth + 1)
+        _check_values(child, depth + 1)
 
 
 def parse_bracket_params(text: str, where: str) -> dict[str, Any]:
@@ -89,10 +96,12 @@ def parse_bracket_params(text: str, where: str) -> dict[str, Any]:
         path = _split_brackets(name)
         if len(path) > MAX_DEPTH:
             raise invalid_request(
-                "body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels.", name
+                "body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels."
             )
         _insert(root, path, value, name)
-    return {key: _lists_from_indexes(child) for key, child in root.items()}
+    params = {key: _lists_from_indexes(child) for key, child in root.items()}
+    _check_values(params, 1)
+    return params
 
 
 def _split_brackets(name: str) -> list[str]:

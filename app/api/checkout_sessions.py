@@ -25,6 +25,7 @@ from app.models import CheckoutSession, new_id
 from app.money import FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+from app.workers import payment_in_flight
 
 blueprint = Blueprint("checkout_sessions", __name__)
 
@@ -70,12 +71,31 @@ def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -
 async def _scoped_session(session_id: str) -> CheckoutSession:
     """The caller's session in the caller's mode; anything else is a plain 404."""
     caller = current_caller()
+    if len(session_id) > 64 or not session_id.isprintable():
+        raise not_found("checkout session", session_id.encode("unicode_escape").decode()[:64])
     session = await CheckoutSession.get_or_none(
         id=session_id, merchant_id=caller.merchant_id, livemode=caller.livemode
     )
     if session is None:
         raise not_found("checkout session", session_id)
     return session
+
+
+async def _check_payment_options(
+    params: CheckoutSessionCreate, merchant_id: str, livemode: bool
+) -> None:
+    """Networks and currencies must be enabled, in the mode, and payable to the merchant."""
+    from app.payments import PaymentRefused, check_session_options
+
+    try:
+        await check_session_options(
+            merchant_id,
+            livemode,
+            list(dict.fromkeys(params.allowed_networks)),
+            list(dict.fromkeys(params.allowed_crypto_currencies)),
+        )
+    except PaymentRefused as error:
+        raise invalid_request(error.code, error.message, error.param) from None
 
 
 @blueprint.post("/checkout/sessions")
@@ -89,6 +109,7 @@ async def _create_checkout_session() -> Response:
     params = validate(CheckoutSessionCreate, await body_params())
     amount = _fiat_amount(params)
     _require_https_in_live_mode(params, caller.livemode)
+    await _check_payment_options(params, caller.merchant_id, caller.livemode)
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")
@@ -140,6 +161,14 @@ async def expire_checkout_session(session_id: str) -> Response:
         validate(EmptyParams, await body_params())
         session = await _scoped_session(session_id)
         try:
+            if session.status == SessionStatus.OPEN and await payment_in_flight(session.id):
+                raise ApiError(
+                    400,
+                    "invalid_request_error",
+                    "checkout_session_payment_in_progress",
+                    "A payment of this session is on chain and not final yet; it cannot be "
+                    "expired now.",
+                )
             if session.status == SessionStatus.OPEN:
                 await transition(
                     session,

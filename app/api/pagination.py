@@ -20,12 +20,10 @@ def _at(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
-def filter_created(query: QuerySet[M], created: CreatedRange | int | None) -> QuerySet[M]:
+def filter_created(query: QuerySet[M], created: CreatedRange | None) -> QuerySet[M]:
     """`created` is in whole seconds; rows carry microseconds, so bounds round outward."""
     if created is None:
         return query
-    if isinstance(created, int):
-        return query.filter(created_at__gte=_at(created), created_at__lt=_at(created + 1))
     if created.gt is not None:
         query = query.filter(created_at__gte=_at(created.gt + 1))
     if created.gte is not None:
