@@ -6,7 +6,7 @@ import gzip
 import re
 from typing import Any
 
-from quart.typing import TestClientProtocol
+from quart.typing import TestClientProtocol as Client
 
 from app.models import CheckoutSession, Event, Payment
 from app.states import SessionStatus
@@ -27,7 +27,7 @@ def csrf_of(html: str) -> str:
 
 
 async def test_page_shows_merchant_amount_countdown_and_choices(
-    client: TestClientProtocol, session: CheckoutSession
+    client: Client, session: CheckoutSession
 ) -> None:
     response = await client.get(f"/checkout/{session.id}")
     assert response.status_code == 200
@@ -40,11 +40,9 @@ async def test_page_shows_merchant_amount_countdown_and_choices(
 
 
 async def test_preview_fragment_shows_crypto_amount(
-    client: TestClientProtocol, session: CheckoutSession
+    client: Client, session: CheckoutSession
 ) -> None:
-    response = await client.get(
-        f"/checkout/{session.id}/preview?option=devnet:USDC", headers=HTMX
-    )
+    response = await client.get(f"/checkout/{session.id}/preview?option=devnet:USDC", headers=HTMX)
     html = await text(response)
     assert response.status_code == 200
     assert "<html" not in html  # a fragment, never a whole page
@@ -55,9 +53,7 @@ async def test_preview_fragment_shows_crypto_amount(
     assert "0.00617 ETH" in eth  # 12.34 / 2000, rounded up to wei
 
 
-async def test_no_js_preview_is_a_page_query(
-    client: TestClientProtocol, session: CheckoutSession
-) -> None:
+async def test_no_js_preview_is_a_page_query(client: Client, session: CheckoutSession) -> None:
     response = await client.get(f"/checkout/{session.id}/preview?option=devnet:USDC")
     assert response.status_code == 303
     page = await text(await client.get(response.headers["Location"]))
@@ -65,7 +61,7 @@ async def test_no_js_preview_is_a_page_query(
 
 
 async def test_no_js_pay_form_shows_amount_qr_and_uri(
-    client: TestClientProtocol, session: CheckoutSession, fake_payments: None
+    client: Client, session: CheckoutSession, fake_payments: None
 ) -> None:
     page = await text(await client.get(f"/checkout/{session.id}"))
     response = await client.post(
@@ -84,7 +80,7 @@ async def test_no_js_pay_form_shows_amount_qr_and_uri(
 
 
 async def test_htmx_pay_returns_pay_fragment_with_status(
-    client: TestClientProtocol, session: CheckoutSession, fake_payments: None
+    client: Client, session: CheckoutSession, fake_payments: None
 ) -> None:
     page = await text(await client.get(f"/checkout/{session.id}"))
     response = await client.post(
@@ -96,12 +92,12 @@ async def test_htmx_pay_returns_pay_fragment_with_status(
     assert response.status_code == 200, html
     assert "<html" not in html
     assert "0.00617</output> ETH" in html
-    assert 'data-kassa-pay' in html and 'data-chain-id="0x7a69"' in html
+    assert "data-kassa-pay" in html and 'data-chain-id="0x7a69"' in html
     assert 'hx-swap-oob="innerHTML:#status"' in html
 
 
 async def test_status_fragment_and_no_js_refresh(
-    client: TestClientProtocol, session: CheckoutSession, fake_payments: None
+    client: Client, session: CheckoutSession, fake_payments: None
 ) -> None:
     page = await text(await client.get(f"/checkout/{session.id}"))
     await client.post(
@@ -120,7 +116,7 @@ async def test_status_fragment_and_no_js_refresh(
 
 
 async def test_completed_session_redirect_and_final_page(
-    client: TestClientProtocol, session: CheckoutSession
+    client: Client, session: CheckoutSession
 ) -> None:
     await CheckoutSession.filter(id=session.id).update(status=SessionStatus.COMPLETED)
     fragment = await text(await client.get(f"/checkout/{session.id}/status", headers=HTMX))
@@ -131,18 +127,14 @@ async def test_completed_session_redirect_and_final_page(
     assert f'content="3;url={target}"' in page
 
 
-async def test_expired_session_shows_final_page(
-    client: TestClientProtocol, session: CheckoutSession
-) -> None:
+async def test_expired_session_shows_final_page(client: Client, session: CheckoutSession) -> None:
     await CheckoutSession.filter(id=session.id).update(status=SessionStatus.EXPIRED)
     page = await text(await client.get(f"/checkout/{session.id}"))
     assert "This checkout has expired" in page
     assert "Pay with" not in page
 
 
-async def test_cancel_transitions_and_redirects(
-    client: TestClientProtocol, session: CheckoutSession
-) -> None:
+async def test_cancel_transitions_and_redirects(client: Client, session: CheckoutSession) -> None:
     page = await text(await client.get(f"/checkout/{session.id}"))
     response = await client.post(
         f"/checkout/{session.id}/cancel", form={"csrf_token": csrf_of(page)}
@@ -158,13 +150,13 @@ async def test_cancel_transitions_and_redirects(
     assert again.headers["HX-Redirect"] == "https://shop.example/cart"
 
 
-async def test_unknown_session_is_404(client: TestClientProtocol) -> None:
+async def test_unknown_session_is_404(client: Client) -> None:
     assert (await client.get("/checkout/cs_test_nope")).status_code == 404
     assert (await client.get("/checkout/cs_test_" + "a" * 24)).status_code == 404
 
 
 async def test_merchant_text_is_escaped(
-    client: TestClientProtocol, payable_merchant: MerchantKeys, registry: Any
+    client: Client, payable_merchant: MerchantKeys, registry: Any
 ) -> None:
     from app.models import Merchant
 
@@ -177,17 +169,19 @@ async def test_merchant_text_is_escaped(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x&gt;" in html
 
 
-async def test_page_is_gzip_compressed(
-    client: TestClientProtocol, session: CheckoutSession
-) -> None:
+async def test_page_is_gzip_compressed(client: Client, session: CheckoutSession) -> None:
     response = await client.get(f"/checkout/{session.id}", headers={"Accept-Encoding": "gzip"})
     assert response.headers["Content-Encoding"] == "gzip"
     assert "Acme Shop" in gzip.decompress(await response.get_data()).decode()
 
 
 async def test_no_payment_method_message(
-    client: TestClientProtocol, merchant: MerchantKeys, registry: Any
+    client: Client, payable_merchant: MerchantKeys, registry: Any
 ) -> None:
-    created = await create_session(client, merchant)  # no payout address on devnet
+    from app.models import Merchant
+
+    created = await create_session(client, payable_merchant)
+    # The merchant removed its payout address after the session was created.
+    await Merchant.filter(id=payable_merchant.merchant.id).update(payout_addresses={})
     html = await text(await client.get(f"/checkout/{created['id']}"))
     assert "No payment method is available" in html
