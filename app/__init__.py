@@ -14,6 +14,7 @@ from app.checkout import STATIC_DIR, TEMPLATES_DIR, checkout, compress_response,
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
 from app.models import random_base62
+from app.plugins import start_registry
 from app.workers import start_background_loops
 
 log = logging.getLogger("kassa")
@@ -59,6 +60,11 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.config["BODY_TIMEOUT"] = 15
     app.config["RESPONSE_TIMEOUT"] = 30
     app.register_blueprint(api)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        """Liveness for load balancers; touches no database (also the benchmark baseline)."""
+        return Response('{"status": "ok"}', content_type="application/json")
     app.register_blueprint(checkout)
     app.jinja_env.globals["static_url"] = static_url
     app.after_request(compress_response)
@@ -95,6 +101,8 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def start() -> None:
+        # Plugins first: a bad network configuration stops startup before anything serves.
+        app.config["KASSA_REGISTRY"] = start_registry(settings)
         await open_database(settings.database_url)
         if settings.run_background_loops:
             app.config["KASSA_LOOPS"] = start_background_loops(settings)
@@ -104,6 +112,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         loops = app.config.pop("KASSA_LOOPS", None)
         if loops is not None:
             await loops.stop()
+        registry = app.config.pop("KASSA_REGISTRY", None)
+        if registry is not None:
+            await registry.close()
         await close_database()
 
     return app
