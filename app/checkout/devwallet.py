@@ -41,6 +41,11 @@ def available(app: Quart, network_key: str) -> bool:
     return settings.dev_mode and wallet is not None and wallet.network_key == network_key
 
 
+def rpc_url(app: Quart, network_key: str) -> str | None:
+    """The devnet's RPC URL in dev mode (for wallet_addEthereumChain), else None."""
+    return app.config[CONFIG_KEY].rpc_url if available(app, network_key) else None
+
+
 async def _send(w3: AsyncWeb3[Any], tx: dict[str, Any]) -> str:
     tx_hash = await w3.eth.send_transaction(tx)  # type: ignore[arg-type]
     receipt = await w3.eth.wait_for_transaction_receipt(tx_hash, timeout=_TIMEOUT_SECONDS)

@@ -7,6 +7,7 @@ reload it. With htmx the same routes answer with `_fragment.html` partials inste
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -125,7 +126,14 @@ def _seconds_left(session: CheckoutSession) -> int:
 def _pay_details(payment: Payment | None) -> PayDetails | None:
     if payment is None or payment.status != PaymentStatus.PENDING:
         return None
-    return pay_details(payment)
+    details = pay_details(payment)
+    if not details.rpc_url:
+        # The local devnet has no public RPC URL, but `kassa dev` knows where it listens,
+        # so browser wallets can still add the chain (wallet_addEthereumChain).
+        dev_rpc = devwallet.rpc_url(current_app, payment.network)
+        if dev_rpc:
+            details = dataclasses.replace(details, rpc_url=dev_rpc)
+    return details
 
 
 async def _context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:

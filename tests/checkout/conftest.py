@@ -31,7 +31,7 @@ def fake_payments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app.payments, "create_payment", fake_create_payment)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def fresh_rate_limits(app: Quart) -> Iterator[None]:
     app.config.pop("KASSA_CHECKOUT_LIMITS", None)
     yield
@@ -63,7 +63,10 @@ async def payable_merchant(merchant: MerchantKeys) -> MerchantKeys:
 
 @pytest.fixture
 async def session(
-    client: TestClientProtocol, payable_merchant: MerchantKeys, registry: Any
+    client: TestClientProtocol,
+    payable_merchant: MerchantKeys,
+    registry: Any,
+    fresh_rate_limits: None,
 ) -> AsyncIterator[CheckoutSession]:
     created = await create_session(client, payable_merchant)
     yield await CheckoutSession.get(id=created["id"])

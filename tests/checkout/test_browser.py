@@ -1,0 +1,324 @@
+"""End to end in Chromium against `kassa dev --json`: pay, reject and retry, cancel, expire,
+no-JS, the test-wallet button; screenshots of each step go to docs/img/."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.checkout.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    MOBILE,
+    SCREENSHOTS,
+    WALLET_RPC_PATH,
+    DevServer,
+    MerchantSite,
+    mint_test_tokens,
+    start_kassa_dev,
+    start_merchant_site,
+    wallet_init_script,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
+]
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(dev: DevServer) -> Iterator[MerchantSite]:
+    site = start_merchant_site()
+    dev.api(
+        "POST",
+        "/webhook_endpoints",
+        json={"url": f"{site.origin}/webhooks", "enabled_events": ["*"]},
+    )
+    yield site
+    if site.server is not None:
+        site.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def accounts(dev: DevServer) -> list[str]:
+    body = httpx.post(
+        dev.info["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "eth_accounts"}
+    ).json()
+    return list(body["result"])
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        await chromium.close()
+
+
+class Shopper:
+    """One browser context: page, its outgoing requests, and the injected wallet."""
+
+    def __init__(self, page: Any, requests: list[Any]) -> None:
+        self.page = page
+        self.requests = requests
+
+    def foreign_requests(self, origin: str, allowed_navigations: set[str]) -> list[str]:
+        """Requests that left the checkout origin, other than navigations to the merchant."""
+        foreign = []
+        for request in self.requests:
+            if request.url.startswith(origin + "/"):
+                continue
+            if request.is_navigation_request() and request.url in allowed_navigations:
+                continue
+            foreign.append(request.url)
+        return foreign
+
+    async def wallet_calls(self) -> list[str]:
+        return list(await self.page.evaluate("window.__testWallet.calls"))
+
+
+@pytest.fixture
+async def new_shopper(
+    browser: Any, dev: DevServer
+) -> AsyncIterator[Callable[..., Awaitable[Shopper]]]:
+    contexts: list[Any] = []
+
+    async def make(
+        viewport: dict[str, int] = DESKTOP,
+        javascript: bool = True,
+        account: str | None = None,
+        start_chain_id: str | None = None,
+    ) -> Shopper:
+        context = await browser.new_context(viewport=viewport, java_script_enabled=javascript)
+        contexts.append(context)
+        if account is not None:
+            await context.add_init_script(wallet_init_script(account, start_chain_id))
+
+            async def forward(route: Any) -> None:
+                # The test wallet's RPC (see tests/checkout/browser.py), answered by anvil.
+                async with httpx.AsyncClient() as client:
+                    answer = await client.post(
+                        dev.info["rpc_url"],
+                        content=route.request.post_data,
+                        headers={"Content-Type": "application/json"},
+                    )
+                await route.fulfill(
+                    status=200, body=answer.content, content_type="application/json"
+                )
+
+            await context.route(f"**{WALLET_RPC_PATH}", forward)
+        page = await context.new_page()
+        requests: list[Any] = []
+        page.on("request", lambda request: requests.append(request))
+        return Shopper(page, requests)
+
+    yield make
+    for context in contexts:
+        await context.close()
+
+
+async def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def session_status(dev: DevServer, session_id: str) -> str:
+    return str(dev.api("GET", f"/checkout/sessions/{session_id}")["status"])
+
+
+def success_url(shop: MerchantSite, session_id: str) -> str:
+    return f"{shop.origin}/success?session={session_id}"
+
+
+async def choose_and_pay(page: Any, symbol: str) -> None:
+    await page.get_by_label(symbol, exact=False).first.check()
+    await page.locator("#preview .crypto").wait_for()
+    await page.get_by_role("button", name="Pay", exact=True).click()
+    await page.locator("#pay").wait_for()
+
+
+async def test_pay_eth_with_browser_wallet(
+    dev: DevServer, shop: MerchantSite, accounts: list[str], new_shopper: Any
+) -> None:
+    session = dev.create_session(shop)
+    shopper = await new_shopper(account=accounts[5])
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await page.get_by_text("Kassa Demo Shop").first.wait_for()
+    await shot(page, "1-choose-desktop")
+    await page.get_by_label("ETH", exact=False).first.check()
+    await page.locator("#preview .crypto").wait_for()
+    assert "0.00617 ETH" in await page.locator("#preview").inner_text()
+    await shot(page, "2-preview-desktop")
+    await page.get_by_role("button", name="Pay", exact=True).click()
+    await page.locator("#pay").wait_for()
+    assert await page.locator("#amount-due").inner_text() == "0.00617"
+    assert await page.locator("svg.qr").count() == 1
+    await shot(page, "3-pay-desktop")
+    await page.locator("#wallet-pay").click()
+    await page.get_by_text("Payment confirmed").wait_for(timeout=20_000)
+    await shot(page, "4-confirmed-desktop")
+    await page.wait_for_url(success_url(shop, session["id"]), timeout=20_000)
+    assert session_status(dev, session["id"]) == "completed"
+    shop.wait_for_event(session["id"], "checkout.session.completed")
+    assert shopper.foreign_requests(dev.origin, {success_url(shop, session["id"])}) == []
+
+
+async def test_pay_six_decimals_token_with_approve_and_chain_add(
+    dev: DevServer, shop: MerchantSite, accounts: list[str], new_shopper: Any
+) -> None:
+    payer = accounts[6]
+    mint_test_tokens(dev.info["rpc_url"], dev.info["tokens"]["USDC"], payer, 100 * 10**6)
+    session = dev.create_session(shop)
+    # The wallet starts on mainnet and does not know the devnet: 4902 -> add -> switch.
+    shopper = await new_shopper(viewport=MOBILE, account=payer, start_chain_id="0x1")
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await shot(page, "1-choose-mobile")
+    await choose_and_pay(page, "USDC")
+    assert await page.locator("#amount-due").inner_text() == "12.34"
+    await shot(page, "3-pay-mobile")
+    await page.locator("#wallet-pay").click()
+    await page.wait_for_url(success_url(shop, session["id"]), timeout=30_000)
+    assert session_status(dev, session["id"]) == "completed"
+    shop.wait_for_event(session["id"], "checkout.session.completed")
+    payment = dev.api("GET", f"/checkout/sessions/{session['id']}")["payment_id"]
+    assert payment
+    assert shopper.foreign_requests(dev.origin, {success_url(shop, session["id"])}) == []
+    # Approve then pay: two transactions from the payer, plus the chain-add dance.
+    wallet_methods = [
+        json.loads(r.post_data or "{}").get("method")
+        for r in shopper.requests
+        if r.url.endswith(WALLET_RPC_PATH)
+    ]
+    assert wallet_methods.count("eth_sendTransaction") == 2
+
+
+async def test_rejected_then_retry(
+    dev: DevServer, shop: MerchantSite, accounts: list[str], new_shopper: Any
+) -> None:
+    session = dev.create_session(shop)
+    shopper = await new_shopper(account=accounts[7])
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await choose_and_pay(page, "ETH")
+    await page.evaluate("window.__testWallet.rejectNext = true")
+    await page.locator("#wallet-pay").click()
+    message = page.locator("#wallet-message")
+    await message.get_by_text("You rejected the request in your wallet.").wait_for()
+    retry = page.get_by_role("button", name="Try again")
+    await retry.wait_for()
+    await shot(page, "5-wallet-rejected-desktop")
+    assert session_status(dev, session["id"]) == "open"
+    await retry.click()
+    await page.wait_for_url(success_url(shop, session["id"]), timeout=20_000)
+    assert session_status(dev, session["id"]) == "completed"
+
+
+async def test_cancel_lands_on_cancel_url(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    session = dev.create_session(shop)
+    shopper = await new_shopper()
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await page.get_by_role("button", name="Cancel and return to Kassa Demo Shop").click()
+    await page.wait_for_url(f"{shop.origin}/cancel")
+    assert session_status(dev, session["id"]) == "canceled"
+    shop.wait_for_event(session["id"], "checkout.session.canceled")
+
+
+async def test_expired_session_shows_expired_page(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    session = dev.create_session(shop)
+    dev.api("POST", f"/checkout/sessions/{session['id']}/expire")
+    for viewport, name in ((DESKTOP, "desktop"), (MOBILE, "mobile")):
+        shopper = await new_shopper(viewport=viewport)
+        await shopper.page.goto(session["checkout_url"])
+        await shopper.page.get_by_role("heading", name="This checkout has expired").wait_for()
+        assert await shopper.page.get_by_role("button", name="Pay").count() == 0
+        await shot(shopper.page, f"6-expired-{name}")
+
+
+async def test_without_javascript_amount_qr_uri_and_status_refresh(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    session = dev.create_session(shop)
+    shopper = await new_shopper(viewport=MOBILE, javascript=False)
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await page.get_by_label("USDT", exact=False).first.check()
+    await page.get_by_role("button", name="Show amount").click()
+    assert "12.34 USDT" in await page.locator("#preview").inner_text()
+    await page.get_by_role("button", name="Pay", exact=True).click()
+    await page.locator("#pay").wait_for()
+    assert await page.locator("#amount-due").inner_text() == "12.34"
+    assert await page.locator("svg.qr").count() == 1
+    uri = await page.locator("#payment-uri").inner_text()
+    assert uri.startswith("ethereum:") and "@31337" in uri
+    assert await page.locator("a.open-wallet").get_attribute("href") == uri
+    # The browser-wallet button needs JavaScript, so without it the button stays hidden.
+    assert not await page.locator("#wallet-pay").is_visible()
+    await shot(page, "7-no-javascript-mobile")
+    # The test wallet is a plain form; the status then refreshes by following a link.
+    await page.get_by_role("button", name="Pay with test wallet").click()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if await page.get_by_text("Payment complete").count():
+            break
+        if page.url.startswith(shop.origin):
+            break
+        link = page.get_by_role("link", name="Refresh status")
+        if await link.count():
+            await link.click()
+        else:
+            await page.reload()
+        await page.wait_for_timeout(300)
+    assert session_status(dev, session["id"]) == "completed"
+
+
+async def test_kassa_dev_test_wallet_button(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    """The newcomer's path: `kassa dev --json`, a session with its key, the test wallet."""
+    assert dev.info["network"] == "devnet" and dev.info["chain_id"] == 31337
+    assert set(dev.info["tokens"]) == {"USDC", "USDT"}
+    session = dev.create_session(shop, amount_fiat="25.00")
+    shopper = await new_shopper(viewport=MOBILE)  # no browser wallet at all
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await choose_and_pay(page, "USDT")
+    await page.locator("#wallet-pay").click()
+    await page.get_by_text("No browser wallet found").wait_for()
+    await page.get_by_role("button", name="Pay with test wallet").click()
+    await page.wait_for_url(success_url(shop, session["id"]), timeout=20_000)
+    assert session_status(dev, session["id"]) == "completed"
+    shop.wait_for_event(session["id"], "checkout.session.completed")
+    assert shopper.foreign_requests(dev.origin, {success_url(shop, session["id"])}) == []
+
+
+def test_ready_line_is_one_json_object(dev: DevServer) -> None:
+    keys = {"api_base", "secret_key", "rpc_url", "chain_id", "contract", "tokens", "network"}
+    assert keys <= set(dev.info)
+    assert dev.info["secret_key"].startswith("sk_test_")
+    assert (Path(dev.cwd) / "kassa.db").exists()
