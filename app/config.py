@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -127,7 +127,7 @@ class Settings(BaseSettings):
         default=15.0, gt=0, description="Whole attempt: resolve, connect, send, read headers."
     )
     webhook_concurrency: int = Field(
-        default=64, ge=1, le=1024, description="Deliveries in flight per worker process."
+        default=128, ge=1, le=1024, description="Deliveries in flight per worker process."
     )
     webhook_endpoint_concurrency: int = Field(
         default=16, ge=1, description="In-flight deliveries per endpoint (one slow URL can't hog)."

@@ -87,3 +87,13 @@ class FiatAmount:
         if other.currency != self.currency:
             raise TypeError(f"cannot add {other.currency} to {self.currency}")
         return FiatAmount(self.minor_units + other.minor_units, self.currency)
+
+
+def base_units_to_decimal(units: int, decimals: int) -> str:
+    """Exact decimal text of token base units: "1.5" for 1_500_000 at 6 decimals."""
+    if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+        raise TypeError("units must be a non-negative int")
+    text = str(units).rjust(decimals + 1, "0")
+    whole, frac = (text[:-decimals], text[-decimals:]) if decimals else (text, "")
+    frac = frac.rstrip("0")
+    return f"{whole}.{frac}" if frac else whole

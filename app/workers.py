@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from app.api.idempotency import prune_idempotency_records
 from app.config import Settings
 from app.db import close_database, open_database
-from app.models import CheckoutSession
-from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+from app.models import CheckoutSession, Payment
+from app.states import ConcurrentTransition, PaymentStatus, SessionStatus, transition, utcnow
 from app.webhooks import DeliveryWorker, prune_events
 
 log = logging.getLogger("kassa.workers")
@@ -29,12 +29,22 @@ async def expire_due_sessions() -> int:
     )
     expired = 0
     for session in due:
+        # Not while a transaction is seen but not yet final: it may still complete.
+        if await payment_in_flight(session.id):
+            continue
         try:
             await transition(session, SessionStatus.EXPIRED, "checkout.session.expired")
             expired += 1
         except ConcurrentTransition:
             continue  # completed, canceled or expired by someone else meanwhile
     return expired
+
+
+async def payment_in_flight(session_id: str) -> bool:
+    """A payment of the session has a transaction on chain that is not final yet."""
+    return await Payment.filter(
+        session_id=session_id, status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+    ).exists()
 
 
 async def run_periodically(
@@ -76,6 +86,9 @@ def start_background_loops(settings: Settings) -> BackgroundLoops:
         await prune_idempotency_records(settings.idempotency_retention_hours)
 
     loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
+    from app.watcher import start_watchers
+
+    start_watchers(loops, settings.database_url)
     start_webhook_loops(loops, settings)
     loops.start("housekeeping", 3600.0, housekeeping_step)
     return loops
@@ -103,6 +116,9 @@ def start_webhook_loops(loops: BackgroundLoops, settings: Settings) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """`kassa worker`: the background loops alone, until cancelled (Ctrl-C / SIGTERM)."""
+    from app.plugins import start_registry
+
+    registry = start_registry(settings)
     await open_database(settings.database_url)
     loops = start_background_loops(settings)
     stop = asyncio.Event()
@@ -113,4 +129,5 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         await loops.stop()
+        await registry.close()
         await close_database()

@@ -1,0 +1,51 @@
+"""`/v1/networks`: what the caller's mode can pay on, and each watcher's state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from app.api.auth import authenticate
+from app.api.bodies import query_params
+from app.api.checkout_sessions import validate
+from app.api.errors import json_response
+from app.api.schemas import EmptyParams
+from app.models import ChainCursor
+from app.networks import current_registry
+
+blueprint = Blueprint("networks", __name__)
+
+
+@blueprint.get("/networks")
+async def list_networks() -> Response:
+    caller = await authenticate()
+    validate(EmptyParams, query_params())
+    registry = current_registry()
+    networks = registry.networks_for_mode(caller.livemode)
+    cursors = {
+        c.network: c for c in await ChainCursor.filter(network__in=[n.key for n in networks])
+    }
+    data: list[dict[str, Any]] = []
+    for network in networks:
+        cursor = cursors.get(network.key)
+        data.append(
+            {
+                "id": network.key,
+                "object": "network",
+                "name": network.name,
+                "chain_id": network.chain_id,
+                "testnet": network.testnet,
+                "contract_address": network.contract_address,
+                "explorer_url": network.explorer_url or None,
+                "crypto_currencies": sorted(t.symbol for t in registry.tokens_of(network.key)),
+                "watcher": {
+                    "status": "halted"
+                    if cursor is not None and cursor.halted
+                    else ("running" if cursor is not None else "starting"),
+                    "halt_reason": cursor.halt_reason if cursor is not None else None,
+                    "block_number": cursor.block_number if cursor is not None else None,
+                },
+            }
+        )
+    return json_response({"object": "list", "url": "/v1/networks", "has_more": False, "data": data})

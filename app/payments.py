@@ -1,0 +1,284 @@
+"""Creating payments: checks, locked quote, signed intent, transaction request, event.
+
+`create_payment` is the one service both the merchant API and the hosted checkout call.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.contract import NATIVE_TOKEN, PaymentIntent, session_ref
+from app.models import CheckoutSession, Merchant, Payment, SessionNonce, new_id
+from app.money import FiatAmount
+from app.networks import Network, Registry, RpcError, Token, current_registry
+from app.plugins import notify_payment_status_changed
+from app.quotes import QuoteUnavailable, crypto_units_for
+from app.states import PaymentStatus, SessionStatus, record_event, utcnow
+
+log = logging.getLogger("kassa.payments")
+
+
+class PaymentRefused(Exception):
+    """The payment cannot be created; `code`/`param` name the reason (API: 400 or 503)."""
+
+    def __init__(self, code: str, message: str, param: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+        self.status = status
+
+
+def payable_token(
+    registry: Registry,
+    livemode: bool,
+    network_key: str,
+    symbol: str,
+    payouts: dict[str, str],
+) -> tuple[Network, Token, str]:
+    """(network, token, recipient) if the pair is enabled, in the mode, and payable to the
+    merchant; else PaymentRefused naming the problem. Session allow-lists are not checked."""
+    network = registry.network(network_key)
+    if network is None:
+        raise PaymentRefused(
+            "network_unavailable", f"Network {network_key!r} is not enabled here.", "network"
+        )
+    if network.testnet == livemode:
+        mode = "live" if livemode else "test"
+        raise PaymentRefused(
+            "network_mode_mismatch",
+            f"Network {network_key!r} is a {'testnet' if network.testnet else 'mainnet'}; "
+            f"{mode}-mode objects use {'mainnets' if livemode else 'testnets'} only.",
+            "network",
+        )
+    token = registry.token(network_key, symbol)
+    if token is None:
+        raise PaymentRefused(
+            "crypto_currency_unsupported",
+            f"{symbol} is not payable on {network_key!r}.",
+            "crypto_currency",
+        )
+    raw = payouts.get(network_key)
+    if not raw:
+        raise PaymentRefused(
+            "payout_address_missing",
+            f"The merchant has no payout address on {network_key!r}.",
+            "network",
+        )
+    try:
+        recipient = network.normalize_address(raw)
+    except ValueError:
+        raise PaymentRefused(
+            "payout_address_invalid",
+            f"The merchant's payout address on {network_key!r} is not valid there.",
+            "network",
+        ) from None
+    return network, token, recipient
+
+
+async def session_nonce(network_key: str, session_id: str) -> int:
+    """The session's sequential nonce index on a network (reused by later attempts, so one
+    session can be paid at most once per chain)."""
+    for _ in range(50):
+        existing = await SessionNonce.get_or_none(network=network_key, session_id=session_id)
+        if existing is not None:
+            return existing.nonce_index
+        last = await SessionNonce.filter(network=network_key).order_by("-nonce_index").first()
+        index = 1 if last is None else last.nonce_index + 1
+        try:
+            await SessionNonce.create(network=network_key, session_id=session_id, nonce_index=index)
+            return index
+        except IntegrityError:
+            continue  # another payment took this index (or this session) first
+    raise PaymentRefused(
+        "nonce_unavailable", "Could not assign a session nonce; retry.", status=503
+    )
+
+
+def fee_for(amount: int, basis_points: int) -> int:
+    """The gateway fee, rounded up like every amount the merchant side receives."""
+    return -((-amount * basis_points) // 10_000)
+
+
+async def create_payment(
+    session: CheckoutSession,
+    network_key: str,
+    crypto_currency: str,
+    *,
+    request_id: str | None = None,
+) -> Payment:
+    """Create a pending payment for `session` on (network, crypto currency).
+
+    Locks a quote, signs the intent, builds the wallet's transaction request, points the
+    session's `payment_id` at it and appends `payment.created`, all in one transaction.
+    """
+    registry = current_registry()
+    settings = registry.settings
+    symbol = crypto_currency.strip().upper()
+    if session.status != SessionStatus.OPEN:
+        raise PaymentRefused(
+            "checkout_session_not_open",
+            f"The checkout session is {session.status}; only open sessions take payments.",
+        )
+    if network_key not in session.allowed_networks:
+        raise PaymentRefused(
+            "network_not_allowed",
+            f"The checkout session does not allow network {network_key!r}.",
+            "network",
+        )
+    if symbol not in session.allowed_crypto_currencies:
+        raise PaymentRefused(
+            "crypto_currency_not_allowed",
+            f"The checkout session does not allow {symbol}.",
+            "crypto_currency",
+        )
+    merchant = await Merchant.get(id=session.merchant_id)  # type: ignore[attr-defined]
+    network, token, recipient = payable_token(
+        registry, session.livemode, network_key, symbol, merchant.payout_addresses
+    )
+    now = utcnow()
+    remaining = int((session.expires_at - now).total_seconds())
+    if remaining <= 0:
+        raise PaymentRefused("checkout_session_expired", "The checkout session has expired.")
+    fiat = FiatAmount(session.amount_fiat_cents, session.fiat_currency)
+    try:
+        quote = await registry.quote_book.quote(symbol, fiat.currency, now)
+    except QuoteUnavailable as error:
+        raise PaymentRefused("quote_unavailable", str(error), "crypto_currency", 503) from None
+    amount = crypto_units_for(fiat, quote.rate, token.decimals)
+    try:
+        head = await network.head()
+    except RpcError:
+        raise PaymentRefused(
+            "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
+        ) from None
+    # The contract compares the deadline with block timestamps: count from chain time.
+    chain_now = max(head.timestamp, int(now.timestamp()))
+    deadline = chain_now + min(remaining, settings.payment_window_seconds)
+    basis_points = getattr(network, "fee_basis_points", 0)
+    fee = fee_for(amount, basis_points)
+    nonce = await session_nonce(network_key, session.id)
+    payment_ref = secrets.token_bytes(32)
+    intent = PaymentIntent(
+        session_ref=session_ref(nonce),
+        payment_ref=payment_ref,
+        token=token.address or NATIVE_TOKEN,
+        amount=amount,
+        recipient=recipient,
+        fee=fee,
+        deadline=deadline,
+    )
+    signature = network.sign_intent(intent)
+    payment = Payment(
+        id=new_id("pay"),
+        session_id=session.id,
+        merchant_id=session.merchant_id,  # type: ignore[attr-defined]
+        livemode=session.livemode,
+        status=PaymentStatus.PENDING,
+        network=network_key,
+        crypto_currency=token.symbol,
+        token_address=token.address,
+        amount_base_units=amount,
+        decimals=token.decimals,
+        amount_fiat_cents=fiat.minor_units,
+        fiat_currency=fiat.currency,
+        quote_rate=str(quote.rate),
+        quote_source=quote.source,
+        quote_at=quote.at,
+        session_nonce=nonce,
+        payment_ref="0x" + payment_ref.hex(),
+        recipient=recipient,
+        fee_base_units=fee,
+        deadline=deadline,
+        intent_signature="0x" + signature.hex(),
+        created_block=head.number,
+        created_at=now,
+        updated_at=now,
+    )
+    pm = registry.pm
+    request = pm.hook.build_payment_request(payment=payment, network=network, token=token)
+    if request is None:
+        raise PaymentRefused(
+            "network_unsupported", f"No plugin can build payments on {network_key!r}.", status=500
+        )
+    payment.tx_to = request["to"]
+    payment.tx_data = request["data"]
+    payment.tx_value = int(request["value"])
+    payment.eip681_uri = request.get("eip681_uri") or ""
+    payment.approve = request.get("approve")
+    confirmations = pm.hook.min_confirmations(network=network, token=token, amount=amount)
+    payment.min_confirmations = int(confirmations or network.finality.confirmations)
+    async with in_transaction() as conn:
+        updated = (
+            await CheckoutSession.filter(id=session.id, status=SessionStatus.OPEN)
+            .using_db(conn)
+            .update(payment_id=payment.id, updated_at=now)
+        )
+        if updated != 1:
+            raise PaymentRefused(
+                "checkout_session_not_open", "The checkout session is no longer open."
+            )
+        await payment.save(using_db=conn, force_create=True)
+        event = await record_event(
+            payment, "payment.created", request_id=request_id, connection=conn
+        )
+    session.payment_id = payment.id
+    await notify_payment_status_changed(pm, payment, event)
+    return payment
+
+
+async def check_session_options(
+    merchant_id: str, livemode: bool, networks: list[str], currencies: list[str]
+) -> None:
+    """At session creation: every allowed network is enabled, in the key's mode and payable
+    to the merchant, and every currency is payable on one of them; else PaymentRefused.
+
+    A gateway with no network enabled at all is still being set up: nothing is checked.
+    """
+    registry = current_registry()
+    if not registry.networks:
+        return
+    merchant = await Merchant.get(id=merchant_id)
+    for key in networks:
+        network = registry.network(key)
+        if network is None:
+            raise PaymentRefused(
+                "network_unavailable",
+                f"Network {key!r} is not enabled here; enabled: "
+                f"{', '.join(n.key for n in registry.networks_for_mode(livemode)) or 'none'}.",
+                "allowed_networks",
+            )
+        if network.testnet == livemode:
+            raise PaymentRefused(
+                "network_mode_mismatch",
+                f"Network {key!r} is a {'testnet' if network.testnet else 'mainnet'}; "
+                f"{'live' if livemode else 'test'}-mode sessions use "
+                f"{'mainnets' if livemode else 'testnets'} only.",
+                "allowed_networks",
+            )
+        raw = merchant.payout_addresses.get(key)
+        if not raw:
+            raise PaymentRefused(
+                "payout_address_missing",
+                f"The merchant has no payout address on {key!r}.",
+                "allowed_networks",
+            )
+        try:
+            network.normalize_address(raw)
+        except ValueError:
+            raise PaymentRefused(
+                "payout_address_invalid",
+                f"The merchant's payout address on {key!r} is not valid there.",
+                "allowed_networks",
+            ) from None
+    for symbol in currencies:
+        if not any(registry.token(key, symbol) is not None for key in networks):
+            raise PaymentRefused(
+                "crypto_currency_unsupported",
+                f"{symbol} is not payable on any of the allowed networks.",
+                "allowed_crypto_currencies",
+            )

@@ -1,0 +1,155 @@
+"""Price quotes: price sources, the fallback cache, and fiat → crypto rounding (always up).
+
+A rate is the price of one whole crypto unit (1 ETH, 1 USDC) in the fiat currency's major
+unit, as a `Decimal`. Amounts are `int` minor units (fiat) and base units (crypto); nothing
+here touches a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import httpx
+
+from app.hookspecs import hookimpl
+from app.money import FiatAmount, currency_exponent
+from app.networks import PriceSource
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger("kassa.quotes")
+
+
+class QuoteUnavailable(RuntimeError):
+    """No source quotes the pair and no cached rate is young enough."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    symbol: str
+    fiat: str
+    rate: Decimal
+    source: str
+    at: dt.datetime
+
+
+def _positive_rate(value: Decimal) -> Decimal:
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"a rate must be a positive number, got {value}")
+    return value
+
+
+def crypto_units_for(fiat: FiatAmount, rate: Decimal, decimals: int) -> int:
+    """Base units worth at least `fiat` at `rate`, rounded up (the merchant is never short).
+
+    With u the result: u/10^decimals × rate ≥ fiat and (u−1)/10^decimals × rate < fiat.
+    """
+    rate_fraction = Fraction(_positive_rate(rate))
+    fiat_major = Fraction(fiat.minor_units, 10 ** currency_exponent(fiat.currency))
+    exact = fiat_major * 10**decimals / rate_fraction
+    return -((-exact.numerator) // exact.denominator)
+
+
+class FixedRateSource:
+    """Fixed rates and pegs, e.g. {"USDC/USD": 1} or a devnet's {"ETH/USD": 2000}."""
+
+    def __init__(self, rates: Mapping[str, Decimal | str | int], name: str = "fixed") -> None:
+        self.name = name
+        self.rates = {
+            pair.upper(): _positive_rate(Decimal(str(rate))) for pair, rate in rates.items()
+        }
+
+    async def price(self, symbol: str, fiat: str) -> Decimal | None:
+        return self.rates.get(f"{symbol}/{fiat}".upper())
+
+
+class CoinGeckoSource:
+    """CoinGecko's `simple/price` endpoint; `coin_ids` maps symbols to CoinGecko coin ids."""
+
+    def __init__(
+        self,
+        coin_ids: Mapping[str, str],
+        base_url: str = "https://api.coingecko.com/api/v3",
+        timeout: float = 5.0,
+        name: str = "coingecko",
+    ) -> None:
+        self.name = name
+        self.coin_ids = {symbol.upper(): coin for symbol, coin in coin_ids.items()}
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    async def price(self, symbol: str, fiat: str) -> Decimal | None:
+        coin = self.coin_ids.get(symbol.upper())
+        if coin is None:
+            return None
+        vs = fiat.lower()
+        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+            response = await client.get(
+                f"{self.base_url}/simple/price", params={"ids": coin, "vs_currencies": vs}
+            )
+        response.raise_for_status()
+        try:
+            # parse_float keeps the price exact: JSON numbers never become floats.
+            body = json.loads(response.text, parse_float=Decimal, parse_int=Decimal)
+            value = body[coin][vs]
+        except (ValueError, KeyError, TypeError):
+            raise RuntimeError(f"unexpected CoinGecko answer for {coin}/{vs}") from None
+        if not isinstance(value, Decimal):
+            raise RuntimeError(f"unexpected CoinGecko price for {coin}/{vs}")
+        return _positive_rate(value)
+
+
+class QuoteBook:
+    """Asks the sources in order; remembers the last good rate per pair for outages."""
+
+    def __init__(self, sources: Sequence[PriceSource], max_age_seconds: float) -> None:
+        self.sources = list(sources)
+        self.max_age = dt.timedelta(seconds=max_age_seconds)
+        self._cache: dict[tuple[str, str], Quote] = {}
+
+    async def quote(self, symbol: str, fiat: str, now: dt.datetime | None = None) -> Quote:
+        now = now or dt.datetime.now(dt.UTC)
+        key = (symbol.upper(), fiat.upper())
+        failures: list[str] = []
+        for source in self.sources:
+            try:
+                rate = await source.price(key[0], key[1])
+            except Exception as error:  # one source down must not block checkout
+                log.warning("price source %s failed for %s/%s: %s", source.name, *key, error)
+                failures.append(source.name)
+                continue
+            if rate is None:
+                continue
+            try:
+                rate = _positive_rate(Decimal(rate))
+            except (ValueError, InvalidOperation):
+                failures.append(source.name)
+                continue
+            quote = Quote(key[0], key[1], rate, source.name, now)
+            self._cache[key] = quote
+            return quote
+        cached = self._cache.get(key)
+        if cached is not None and now - cached.at <= self.max_age:
+            return cached
+        if failures:
+            raise QuoteUnavailable(
+                f"no price for {key[0]}/{key[1]}: sources {', '.join(failures)} are down "
+                "and no recent cached rate exists"
+            )
+        raise QuoteUnavailable(f"no price source quotes {key[0]}/{key[1]}")
+
+
+@hookimpl(tryfirst=True)
+def register_price_sources(settings: Settings) -> list[PriceSource]:
+    """The operator's fixed rates (`fixed_rates`), asked before any market source."""
+    if not settings.fixed_rates:
+        return []
+    return [FixedRateSource(settings.fixed_rates, name="operator")]

@@ -1,0 +1,619 @@
+"""The chain watcher: one scanning loop per enabled network (architecture §8).
+
+Each `poll_once()`:
+1. checks that the stored cursor block is still canonical; on a mismatch it walks back
+   through the stored recent hashes to the common ancestor, marks observations in orphaned
+   blocks non-canonical and puts their payments back (`payment.reorged`). A reorg that
+   reaches past the stored window, or removes a confirmed payment, halts the network's
+   watcher with a reason an operator sees (log + `GET /v1/networks`) — nothing is guessed;
+2. fetches the contract's logs in bounded chunks up to the head, records each as an
+   idempotent `ChainObservation`, and attaches matching transactions (`payment.pending`);
+3. confirms payments deep enough under the network's policy whose block is unchanged
+   (`payment.confirmed`, `checkout.session.completed`);
+4. expires payments whose deadline the processed head's timestamp passed with no log
+   (`payment.expired`).
+The network adapter only answers questions; this module owns cursor, reorgs and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from app.contract import NATIVE_TOKEN, PaymentReceived, session_ref
+from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment
+from app.networks import Block, Network, Registry, RpcError, current_registry
+from app.plugins import notify_payment_status_changed
+from app.states import (
+    ConcurrentTransition,
+    PaymentStatus,
+    SessionStatus,
+    record_event,
+    transition,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from app.workers import BackgroundLoops
+
+log = logging.getLogger("kassa.watcher")
+
+_HEADER_CONCURRENCY = 16
+
+
+class RetryLater(Exception):
+    """Answers did not line up (failover, lagging node, reorg in flight): poll again."""
+
+
+@dataclass
+class PollResult:
+    """What one poll did (tests and the benchmark read it)."""
+
+    scanned_to: int | None = None
+    logs: int = 0
+    attached: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    reorged: list[str] = field(default_factory=list)
+    halted: bool = False
+    retry: bool = False
+
+
+def _recent(entries: Sequence[Sequence[Any]]) -> list[tuple[int, str, int]]:
+    return [(int(e[0]), str(e[1]), int(e[2]) if len(e) > 2 else 0) for e in entries]
+
+
+class ChainWatcher:
+    """Scans one network; `poll_once()` is the whole single step."""
+
+    def __init__(self, network: Network, registry: Registry | None = None) -> None:
+        self.network = network
+        self.registry = registry or current_registry()
+        self.window = self.registry.settings.watcher_reorg_window
+        self._pending_notifications: list[tuple[Payment, Event]] = []
+
+    # ---------------------------------------------------------------- cursor
+
+    async def _cursor(self) -> ChainCursor:
+        cursor = await ChainCursor.get_or_none(network=self.network.key)
+        if cursor is not None:
+            return cursor
+        head = await self.network.head()
+        start = head.number
+        configured = getattr(self.network, "start_block", None)
+        if configured is not None:
+            start = min(start, configured)
+        oldest = (
+            await Payment.filter(network=self.network.key, status=PaymentStatus.PENDING)
+            .exclude(created_block=None)
+            .order_by("created_block")
+            .first()
+        )
+        if oldest is not None and oldest.created_block is not None:
+            start = min(start, oldest.created_block)
+        block = await self.network.block(start)
+        if block is None:
+            raise RetryLater(f"node does not have block {start}")
+        try:
+            return await ChainCursor.create(
+                network=self.network.key,
+                block_number=block.number,
+                block_hash=block.hash,
+                block_timestamp=block.timestamp,
+                recent_hashes=[[block.number, block.hash, block.timestamp]],
+            )
+        except IntegrityError:  # another process created it first
+            return await ChainCursor.get(network=self.network.key)
+
+    async def _halt(self, cursor: ChainCursor, reason: str) -> None:
+        log.critical("watcher for %s halted: %s", self.network.key, reason)
+        cursor.halted = True
+        cursor.halt_reason = reason
+        await cursor.save(update_fields=["halted", "halt_reason", "updated_at"])
+
+    # ---------------------------------------------------------------- poll
+
+    async def poll_once(self) -> PollResult:
+        """One step: canonical check, scan to the head, confirmations, expiry."""
+        result = PollResult()
+        try:
+            await self._poll(result)
+        except RetryLater as reason:
+            log.info("%s: poll retried later: %s", self.network.key, reason)
+            result.retry = True
+        finally:
+            notifications, self._pending_notifications = self._pending_notifications, []
+            for payment, event in notifications:
+                await notify_payment_status_changed(self.registry.pm, payment, event)
+        return result
+
+    async def _poll(self, result: PollResult) -> None:
+        cursor = await self._cursor()
+        if cursor.halted:
+            result.halted = True
+            return
+        generation = self.network.rpc_generation()
+        head = await self.network.head()
+        if head.number < cursor.block_number:
+            raise RetryLater(f"node head {head.number} is behind cursor {cursor.block_number}")
+        if not await self._check_canonical(cursor, result):
+            return
+        await self._scan(cursor, head.number, generation, result)
+        if self.network.rpc_generation() != generation:
+            raise RetryLater("RPC failover during the poll")
+        await self._confirm(cursor, head, result)
+        await self._expire(cursor, result)
+
+    # ---------------------------------------------------------------- reorgs
+
+    async def _check_canonical(self, cursor: ChainCursor, result: PollResult) -> bool:
+        block = await self.network.block(cursor.block_number)
+        if block is None:
+            raise RetryLater(f"node does not have cursor block {cursor.block_number}")
+        if block.hash == cursor.block_hash:
+            return True
+        ancestor = await self._common_ancestor(cursor)
+        if ancestor is None:
+            await self._halt(
+                cursor,
+                f"reorg deeper than the {len(cursor.recent_hashes)} recent blocks kept "
+                f"(cursor {cursor.block_number} {cursor.block_hash} is no longer canonical); "
+                "check the node, then reset the cursor",
+            )
+            result.halted = True
+            return False
+        return await self._rewind(cursor, ancestor, result)
+
+    async def _common_ancestor(self, cursor: ChainCursor) -> tuple[int, str, int] | None:
+        for number, stored_hash, timestamp in reversed(_recent(cursor.recent_hashes)):
+            if number >= cursor.block_number:
+                continue
+            block = await self.network.block(number)
+            if block is None:
+                raise RetryLater(f"node does not have block {number}")
+            if block.hash == stored_hash:
+                return number, stored_hash, timestamp
+        return None
+
+    async def _rewind(
+        self, cursor: ChainCursor, ancestor: tuple[int, str, int], result: PollResult
+    ) -> bool:
+        number, block_hash, timestamp = ancestor
+        orphaned = await ChainObservation.filter(
+            network=self.network.key, block_number__gt=number, canonical=True
+        )
+        credited = [o for o in orphaned if o.payment_id and not o.mismatch]
+        payments = {p.id: p for p in await Payment.filter(id__in=[o.payment_id for o in credited])}
+        for observation in credited:
+            payment = payments.get(observation.payment_id or "")
+            if (
+                payment is not None
+                and payment.status == PaymentStatus.CONFIRMED
+                and payment.block_hash == observation.block_hash
+            ):
+                await self._halt(
+                    cursor,
+                    f"reorg below block {number + 1} removed the block of confirmed payment "
+                    f"{payment.id} (tx {observation.tx_hash}); nothing was reverted — "
+                    "investigate before resuming",
+                )
+                result.halted = True
+                return False
+        log.warning(
+            "%s: reorg, rewinding from %d to common ancestor %d",
+            self.network.key,
+            cursor.block_number,
+            number,
+        )
+        async with in_transaction() as conn:
+            await (
+                ChainObservation.filter(id__in=[o.id for o in orphaned])
+                .using_db(conn)
+                .update(canonical=False)
+            )
+            for observation in credited:
+                payment = payments.get(observation.payment_id or "")
+                if payment is None or payment.status != PaymentStatus.PENDING:
+                    continue
+                if payment.block_hash != observation.block_hash:
+                    continue
+                if await self._clear_tx(payment, conn):
+                    result.reorged.append(payment.id)
+            cursor.block_number = number
+            cursor.block_hash = block_hash
+            cursor.block_timestamp = timestamp
+            cursor.recent_hashes = [
+                list(e) for e in _recent(cursor.recent_hashes) if e[0] <= number
+            ]
+            await cursor.save(using_db=conn)
+        return True
+
+    async def _clear_tx(self, payment: Payment, conn: Any) -> bool:
+        cleared = {
+            "tx_hash": None,
+            "block_number": None,
+            "block_hash": None,
+            "log_index": None,
+            "payer": None,
+            "confirmations": 0,
+        }
+        updated = (
+            await Payment.filter(
+                id=payment.id, status=PaymentStatus.PENDING, block_hash=payment.block_hash
+            )
+            .using_db(conn)
+            .update(**cleared, updated_at=utcnow())
+        )
+        if updated != 1:
+            return False
+        for name, value in cleared.items():
+            setattr(payment, name, value)
+        event = await record_event(payment, "payment.reorged", connection=conn)
+        self._pending_notifications.append((payment, event))
+        return True
+
+    # ---------------------------------------------------------------- scanning
+
+    async def _headers(self, first: int, last: int) -> list[Block]:
+        if first > last:
+            return []
+        gate = asyncio.Semaphore(_HEADER_CONCURRENCY)
+
+        async def fetch(number: int) -> Block | None:
+            async with gate:
+                return await self.network.block(number)
+
+        blocks = await asyncio.gather(*(fetch(n) for n in range(first, last + 1)))
+        if any(b is None for b in blocks):
+            raise RetryLater(f"node is missing blocks in {first}-{last}")
+        return [b for b in blocks if b is not None]
+
+    async def _scan(
+        self, cursor: ChainCursor, target: int, generation: int, result: PollResult
+    ) -> None:
+        start = cursor.block_number + 1
+        while start <= target:
+            end = min(target, start + max(1, self.network.max_log_range) - 1)
+            logs = await self.network.get_logs(start, end)
+            # Hashes of the blocks near the head feed the reorg walk-back; deeper blocks
+            # only need the chunk's last header for the cursor.
+            headers = await self._headers(max(start, target - self.window + 1), end)
+            if not headers or headers[-1].number != end:
+                last = await self.network.block(end)
+                if last is None:
+                    raise RetryLater(f"node does not have block {end}")
+                headers.append(last)
+            if self.network.rpc_generation() != generation:
+                raise RetryLater("RPC failover during the scan")
+            self._check_chain(cursor, headers)
+            by_number = {b.number: b.hash for b in headers}
+            for entry in logs:
+                known = by_number.get(entry.block_number or -1)
+                if known is not None and known != entry.block_hash:
+                    raise RetryLater(f"log in block {entry.block_number} from another fork")
+            for entry in logs:
+                await self._record(entry, result)
+            result.logs += len(logs)
+            recent = _recent(cursor.recent_hashes) + [
+                (b.number, b.hash, b.timestamp) for b in headers
+            ]
+            keep = {n: (n, h, t) for n, h, t in recent if n > end - self.window}
+            cursor.recent_hashes = [list(keep[n]) for n in sorted(keep)]
+            cursor.block_number = end
+            cursor.block_hash = headers[-1].hash
+            cursor.block_timestamp = headers[-1].timestamp
+            await cursor.save()
+            result.scanned_to = end
+            start = end + 1
+
+    def _check_chain(self, cursor: ChainCursor, headers: list[Block]) -> None:
+        """Consecutive headers must link, and the first new block must sit on the cursor."""
+        previous: Block | None = None
+        for block in headers:
+            if previous is not None and block.number == previous.number + 1:
+                if block.parent_hash != previous.hash:
+                    raise RetryLater(f"blocks {previous.number}/{block.number} do not link")
+            if block.number == cursor.block_number + 1 and block.parent_hash != cursor.block_hash:
+                raise RetryLater("the chain moved under the cursor (reorg in flight)")
+            previous = block
+
+    # ---------------------------------------------------------------- observations
+
+    def _mismatch(self, entry: PaymentReceived, payment: Payment) -> str:
+        expected_token = payment.token_address or NATIVE_TOKEN
+        if entry.session_ref != session_ref(payment.session_nonce):
+            return "session ref differs from the intent"
+        if entry.token.lower() != expected_token.lower():
+            return f"token {entry.token} differs from the intent's {expected_token}"
+        if entry.amount != payment.amount_base_units:
+            return f"amount {entry.amount} differs from the intent's {payment.amount_base_units}"
+        if entry.recipient.lower() != payment.recipient.lower():
+            return f"recipient {entry.recipient} differs from the intent's {payment.recipient}"
+        if entry.fee != payment.fee_base_units:
+            return f"fee {entry.fee} differs from the intent's {payment.fee_base_units}"
+        return ""
+
+    async def _record(self, entry: PaymentReceived, result: PollResult) -> None:
+        assert entry.transaction_hash and entry.block_hash and entry.block_number is not None
+        payment_ref = "0x" + entry.payment_ref.hex()
+        payment = await Payment.get_or_none(payment_ref=payment_ref, network=self.network.key)
+        if payment is None:
+            mismatch = "no payment with this payment ref on this network"
+        else:
+            mismatch = self._mismatch(entry, payment)
+        if mismatch:
+            log.error(
+                "%s: log %s/%d not credited: %s",
+                self.network.key,
+                entry.transaction_hash,
+                entry.log_index,
+                mismatch,
+            )
+        observation, created = await ChainObservation.get_or_create(
+            network=self.network.key,
+            tx_hash=entry.transaction_hash,
+            log_index=entry.log_index,
+            block_hash=entry.block_hash,
+            defaults={
+                "block_number": entry.block_number,
+                "session_ref": "0x" + entry.session_ref.hex(),
+                "payment_ref": payment_ref,
+                "payment_id": payment.id if payment is not None else None,
+                "payer": entry.payer,
+                "token": entry.token,
+                "amount": entry.amount,
+                "recipient": entry.recipient,
+                "fee": entry.fee,
+                "canonical": True,
+                "mismatch": mismatch,
+            },
+        )
+        if not created and not observation.canonical:
+            # The fork it was on became canonical again.
+            observation.canonical = True
+            await observation.save(update_fields=["canonical"])
+        if payment is None or mismatch:
+            return
+        if payment.status == PaymentStatus.EXPIRED:
+            log.error(
+                "%s: payment %s was paid (tx %s) after it expired; refund or reconcile",
+                self.network.key,
+                payment.id,
+                entry.transaction_hash,
+            )
+            return
+        if payment.status != PaymentStatus.PENDING or payment.tx_hash is not None:
+            return
+        changes = {
+            "tx_hash": entry.transaction_hash,
+            "block_number": entry.block_number,
+            "block_hash": entry.block_hash,
+            "log_index": entry.log_index,
+            "payer": entry.payer,
+            "confirmations": 0,
+        }
+        async with in_transaction() as conn:
+            updated = (
+                await Payment.filter(id=payment.id, status=PaymentStatus.PENDING, tx_hash=None)
+                .using_db(conn)
+                .update(**changes, updated_at=utcnow())
+            )
+            if updated != 1:
+                return
+            for name, value in changes.items():
+                setattr(payment, name, value)
+            event = await record_event(payment, "payment.pending", connection=conn)
+        self._pending_notifications.append((payment, event))
+        result.attached.append(payment.id)
+
+    # ---------------------------------------------------------------- confirmations
+
+    async def _confirm(self, cursor: ChainCursor, head: Block, result: PollResult) -> None:
+        seen = await Payment.filter(
+            network=self.network.key, status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+        ).order_by("block_number")
+        if not seen:
+            return
+        policy = self.network.finality
+        finalized: Block | None = None
+        if policy.require_finalized_tag:
+            finalized = await self.network.finalized_head()
+        processed = cursor.block_number
+        for payment in seen:
+            assert payment.block_number is not None
+            depth = processed - payment.block_number + 1
+            if depth != payment.confirmations:
+                await Payment.filter(id=payment.id, tx_hash=payment.tx_hash).update(
+                    confirmations=depth
+                )
+                payment.confirmations = depth
+            deep_enough = policy.finalized_tag_only or depth >= payment.min_confirmations
+            if policy.require_finalized_tag:
+                deep_enough = deep_enough and (
+                    finalized is not None and payment.block_number <= finalized.number
+                )
+            if not deep_enough:
+                continue
+            block = await self.network.block(payment.block_number)
+            if block is None:
+                raise RetryLater(f"node does not have block {payment.block_number}")
+            if block.hash != payment.block_hash:
+                # A reorg below the cursor that the cursor check has not seen yet (it raced
+                # this poll): take the payment back and rescan from before its block.
+                async with in_transaction() as conn:
+                    await (
+                        ChainObservation.filter(
+                            network=self.network.key, block_hash=payment.block_hash
+                        )
+                        .using_db(conn)
+                        .update(canonical=False)
+                    )
+                    if await self._clear_tx(payment, conn):
+                        result.reorged.append(payment.id)
+                    rewind = await self.network.block(max(0, block.number - 1))
+                    if rewind is not None and rewind.number < cursor.block_number:
+                        cursor.block_number = rewind.number
+                        cursor.block_hash = rewind.hash
+                        cursor.block_timestamp = rewind.timestamp
+                        cursor.recent_hashes = [
+                            list(e) for e in _recent(cursor.recent_hashes) if e[0] < rewind.number
+                        ] + [[rewind.number, rewind.hash, rewind.timestamp]]
+                        await cursor.save(using_db=conn)
+                return
+            await self._complete(payment, result)
+
+    async def _complete(self, payment: Payment, result: PollResult) -> None:
+        events: list[Event] = []
+        try:
+            async with in_transaction() as conn:
+                events.append(
+                    await transition(
+                        payment,
+                        PaymentStatus.CONFIRMED,
+                        "payment.confirmed",
+                        changes={"confirmed_at": utcnow(), "confirmations": payment.confirmations},
+                        connection=conn,
+                    )
+                )
+                session = await CheckoutSession.get(id=payment.session_id).using_db(conn)  # type: ignore[attr-defined]
+                if session.status == SessionStatus.OPEN:
+                    await transition(
+                        session,
+                        SessionStatus.COMPLETED,
+                        "checkout.session.completed",
+                        changes={"payment_id": payment.id},
+                        connection=conn,
+                    )
+                else:
+                    # Paid twice (another chain, or after cancel/expiry): recorded and
+                    # reported through payment.confirmed so the merchant can refund.
+                    log.warning(
+                        "payment %s confirmed for session %s which is already %s",
+                        payment.id,
+                        session.id,
+                        session.status,
+                    )
+        except ConcurrentTransition:
+            return
+        for event in events:
+            self._pending_notifications.append((payment, event))
+        result.confirmed.append(payment.id)
+
+    # ---------------------------------------------------------------- expiry
+
+    async def _expire(self, cursor: ChainCursor, result: PollResult) -> None:
+        """Expire unpaid payments whose deadline the processed head's timestamp passed.
+
+        Logs up to that head were recorded first, so a transaction mined before the
+        deadline is always attached before this runs.
+        """
+        due = await Payment.filter(
+            network=self.network.key,
+            status=PaymentStatus.PENDING,
+            tx_hash=None,
+            deadline__lt=cursor.block_timestamp,
+        )
+        for payment in due:
+            try:
+                event = await transition(payment, PaymentStatus.EXPIRED, "payment.expired")
+            except ConcurrentTransition:
+                continue
+            self._pending_notifications.append((payment, event))
+            result.expired.append(payment.id)
+
+
+# -------------------------------------------------------------------- running
+
+
+def advisory_lock_key(network_key: str) -> int:
+    """A stable signed 64-bit key for `pg_try_advisory_lock`, one per network."""
+    digest = hashlib.blake2b(f"kassa.watcher:{network_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class NetworkLock:
+    """One active watcher per network across processes: a PostgreSQL session advisory lock
+    held on a dedicated connection (SQLite runs in one process, so it always succeeds)."""
+
+    def __init__(self, database_url: str, network_key: str) -> None:
+        self.database_url = database_url
+        self.key = advisory_lock_key(network_key)
+        self._connection: Any = None
+        self._locked = False
+
+    @property
+    def postgres(self) -> bool:
+        return not self.database_url.startswith("sqlite")
+
+    async def acquire(self) -> bool:
+        if not self.postgres:
+            return True
+        import asyncpg
+
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await asyncpg.connect(self.database_url, timeout=10)
+        self._locked = bool(
+            await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self.key)
+        )
+        return self._locked
+
+    def held(self) -> bool:
+        """Still ours: a dropped connection means PostgreSQL released the lock."""
+        return not self.postgres or (
+            self._locked and self._connection is not None and not self._connection.is_closed()
+        )
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            try:
+                await self._connection.close()  # closing the session frees its locks
+            finally:
+                self._connection = None
+                self._locked = False
+
+
+async def run_watcher(network: Network, registry: Registry, database_url: str) -> None:
+    """Poll `network` forever while holding its lock; failures back off, never stop it."""
+    lock = NetworkLock(database_url, network.key)
+    watcher = ChainWatcher(network, registry)
+    backoff = network.poll_interval
+    try:
+        while True:
+            try:
+                if not lock.held() or not await lock.acquire():
+                    await asyncio.sleep(max(5.0, network.poll_interval))
+                    continue
+                result = await watcher.poll_once()
+                backoff = network.poll_interval
+                if result.halted:
+                    await asyncio.sleep(max(30.0, network.poll_interval))
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except RpcError as error:
+                log.warning("%s: %s; retrying in %.1fs", network.key, error, backoff)
+                backoff = min(backoff * 2, 60.0)
+            except Exception:
+                log.exception("%s: watcher poll failed; retrying in %.1fs", network.key, backoff)
+                backoff = min(backoff * 2, 60.0)
+            await asyncio.sleep(backoff)
+    finally:
+        await lock.release()
+
+
+def start_watchers(loops: BackgroundLoops, database_url: str) -> None:
+    """One watcher task per enabled network (inside `kassa serve` and `kassa worker`)."""
+    registry = current_registry()
+    for network in registry.networks.values():
+        loops.tasks.append(
+            asyncio.create_task(
+                run_watcher(network, registry, database_url), name=f"watcher-{network.key}"
+            )
+        )

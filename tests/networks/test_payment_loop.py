@@ -1,0 +1,92 @@
+"""The whole loop on a real devnet: session → payment → wallet pays → watcher → completed."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.models import ChainObservation, CheckoutSession, Event, Payment
+from app.watcher import ChainWatcher
+from tests.chain import DevChain
+from tests.networks.conftest import Api, event_types
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount_base_units"),
+    [
+        ("ETH", str(25 * 10**18 // 2000)),  # 25.00 USD at 2000 USD/ETH
+        ("USDC", "25000000"),  # 6 decimals, pegged 1:1
+        ("USDT", "25000000"),  # no return values from transfer/approve
+    ],
+)
+async def test_full_loop(
+    api: Api, chain: DevChain, watcher: ChainWatcher, currency: str, amount_base_units: str
+) -> None:
+    session = await api.session()
+    status, payment = await api.payment(session["id"], currency)
+    assert status == 200, payment
+    assert payment["id"].startswith("pay_")
+    assert payment["object"] == "payment"
+    assert payment["status"] == "pending"
+    assert payment["amount_base_units"] == amount_base_units
+    assert Decimal(payment["amount_crypto"]) * 10 ** payment["decimals"] == int(amount_base_units)
+    assert payment["amount_fiat"] == "25.00" and payment["amount_fiat_cents"] == 2500
+    assert payment["network"] == "devnet" and payment["crypto_currency"] == currency
+    assert payment["to_contract"] == chain.contract_address
+    assert payment["min_confirmations"] == 1
+    assert payment["tx_hash"] is None and payment["confirmations"] == 0
+    assert payment["session"] == session["id"] and payment["livemode"] is False
+    assert payment["eip681_uri"].startswith("ethereum:")
+    if currency == "ETH":
+        assert payment["value"] == amount_base_units and payment["approve"] is None
+    else:
+        assert payment["value"] == "0"
+        assert payment["approve"]["spender"] == chain.contract_address
+        assert payment["approve"]["amount"] == amount_base_units
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["payment_id"] == payment["id"]
+
+    await watcher.poll_once()  # the cursor starts before the payment's transaction
+    tx_hash = await chain.pay(payment)
+    step = await watcher.poll_once()
+    assert step.attached == [payment["id"]]
+    seen = await api.get(f"/v1/payments/{payment['id']}")
+    assert seen["tx_hash"] == tx_hash
+    # devnet: 1 confirmation, so the block holding the payment is already final.
+    assert step.confirmed == [payment["id"]]
+    assert seen["status"] == "confirmed" and seen["confirmations"] == 1
+    assert seen["payer"] == chain.kassa.roles.payer
+    completed = await api.get(f"/v1/checkout/sessions/{session['id']}")
+    assert completed["status"] == "completed"
+    assert await event_types(payment["id"]) == [
+        "payment.created",
+        "payment.pending",
+        "payment.confirmed",
+    ]
+    assert await event_types(session["id"]) == ["checkout.session.completed"]
+    # Polling again changes nothing.
+    again = await watcher.poll_once()
+    assert again.confirmed == [] and again.attached == []
+    assert await ChainObservation.filter(tx_hash=tx_hash).count() == 1
+
+
+async def test_confirmations_counted_before_final(api: Api, chain: DevChain, make_registry) -> None:
+    registry = make_registry(confirmations=3)
+    watcher = ChainWatcher(registry.networks["devnet"], registry)
+    session = await api.session()
+    status, payment = await api.payment(session["id"], "ETH")
+    assert status == 200 and payment["min_confirmations"] == 3
+    await watcher.poll_once()
+    await chain.pay(payment)
+    assert (await watcher.poll_once()).attached == [payment["id"]]
+    row = await Payment.get(id=payment["id"])
+    assert row.status == "pending" and row.confirmations == 1
+    await chain.mine(1)
+    await watcher.poll_once()
+    assert (await Payment.get(id=payment["id"])).confirmations == 2
+    await chain.mine(1)
+    assert (await watcher.poll_once()).confirmed == [payment["id"]]
+    assert (await CheckoutSession.get(id=session["id"])).status == "completed"
+    assert await Event.filter(object_id=payment["id"], type="payment.confirmed").count() == 1
