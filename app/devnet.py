@@ -41,8 +41,9 @@ DEVNET_KEY = "devnet"
 DEVNET_CHAIN_ID = 31337
 STATE_DIR = ".kassa"
 DEMO_MERCHANT = "Kassa Demo Shop"
-# Devnet ETH has no market: a fixed, round price keeps amounts readable.
-DEVNET_ETH_USD = "2000"
+# Devnet coins have no market: fixed, round prices keep amounts readable (USD and EUR, the
+# currencies the README's examples use; USD stablecoins are pegged by the erc20 plugin).
+DEVNET_RATES = {"ETH/USD": "2000", "ETH/EUR": "1850", "USDC/EUR": "0.925", "USDT/EUR": "0.925"}
 # The test tokens are deployed as USDC/USDT look-alikes, pegged 1:1 like the real ones.
 DEVNET_TOKENS = (("USDC", "TestUSDC"), ("USDT", "TestUSDT"))
 TEST_WALLET_FUNDS = 1_000_000 * 10**6  # one million of each 6-decimals test token
@@ -253,7 +254,7 @@ def dev_settings(
         run_background_loops=True,
         webhooks_allow_private_targets=True,
         networks={**base.networks, DEVNET_KEY: devnet},
-        fixed_rates={**base.fixed_rates, "ETH/USD": DEVNET_ETH_USD},
+        fixed_rates={**DEVNET_RATES, **base.fixed_rates},
     )
 
 

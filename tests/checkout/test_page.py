@@ -185,3 +185,21 @@ async def test_no_payment_method_message(
     await Merchant.filter(id=payable_merchant.merchant.id).update(payout_addresses={})
     html = await text(await client.get(f"/checkout/{created['id']}"))
     assert "No payment method is available" in html
+
+
+async def test_page_with_assets_stays_under_60_kb_compressed(
+    client: Client, session: CheckoutSession, fake_payments: None
+) -> None:
+    """The same sum bench/checkout.py reports (bodies only here), as a regression guard."""
+    gzip_headers = {"Accept-Encoding": "gzip"}
+    page = await client.get(f"/checkout/{session.id}", headers=gzip_headers)
+    html = gzip.decompress(await page.get_data()).decode()
+    total = len(await page.get_data())
+    assets = re.findall(r'<(?:script[^>]+src|link[^>]+href)="(/static/[^"]+)"', html)
+    assert len(assets) == 6
+    for path in assets:
+        asset = await client.get(path, headers=gzip_headers)
+        assert asset.status_code == 200, path
+        assert "immutable" in asset.headers["Cache-Control"]
+        total += len(await asset.get_data())
+    assert total < 60 * 1024, total
