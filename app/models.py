@@ -72,6 +72,7 @@ class ApiKey(Model):
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="api_keys", on_delete=fields.RESTRICT
     )
+    merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     # What the operator sees in listings, e.g. "sk_test_…a1B2".
     display = fields.CharField(max_length=40)
@@ -91,6 +92,7 @@ class CheckoutSession(Model):
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="checkout_sessions", on_delete=fields.RESTRICT
     )
+    merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     status = fields.CharField(max_length=16, db_index=True)
     amount_fiat_cents = fields.BigIntField()
@@ -121,6 +123,7 @@ class Event(Model):
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="events", on_delete=fields.RESTRICT
     )
+    merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     type = fields.CharField(max_length=64, db_index=True)
     object_id = fields.CharField(max_length=48, db_index=True)
@@ -165,6 +168,7 @@ class Payment(Model):
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="payments", on_delete=fields.RESTRICT
     )
+    merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     status = fields.CharField(max_length=16, db_index=True)
     network = fields.CharField(max_length=40)
@@ -276,6 +280,7 @@ class WebhookEndpoint(Model):
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="webhook_endpoints", on_delete=fields.RESTRICT
     )
+    merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     url = fields.CharField(max_length=2048)
     description = fields.CharField(max_length=500, null=True)

@@ -153,7 +153,7 @@ async def _append_event(
     snapshot = _snapshotters[type(obj)](obj)
     event = await Event.create(
         id=new_id("evt"),
-        merchant_id=obj.merchant_id,  # type: ignore[attr-defined]
+        merchant_id=obj.merchant_id,
         livemode=obj.livemode,
         type=event_type,
         object_id=obj.pk,

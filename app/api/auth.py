@@ -71,7 +71,7 @@ async def authenticate() -> Caller:
     now = dt.datetime.now(dt.UTC)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await ApiKey.filter(id=key.id).update(last_used_at=now)
-    caller = Caller(api_key=key, merchant_id=key.merchant_id, livemode=key.livemode)  # type: ignore[attr-defined]
+    caller = Caller(api_key=key, merchant_id=key.merchant_id, livemode=key.livemode)
     g.caller = caller
     return caller
 

@@ -24,6 +24,7 @@ async def body_params() -> dict[str, Any]:
     if cached is not None:
         return cached
     raw = await request.get_data(as_text=False)
+    assert isinstance(raw, bytes)
     media_type = (request.mimetype or "").lower()
     if not raw.strip():
         params: dict[str, Any] = {}
