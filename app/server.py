@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -16,7 +17,8 @@ def hypercorn_config(settings: Settings) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.accesslog = None  # request lines could carry secrets in query strings; we log ourselves
-    config.errorlog = "-"
+    # Through our logging setup (and its secret redaction) instead of hypercorn's own handler.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 15
     return config
 
