@@ -157,7 +157,9 @@ def _same_origin_request() -> bool:
         return False
     origin = request.headers.get("Origin")
     if origin is not None and origin != "null":
-        return origin == f"{request.scheme}://{request.host}"
+        # Behind a TLS-terminating proxy the request looks like plain http: the configured
+        # public URL is the origin shoppers actually use.
+        return origin in (f"{request.scheme}://{request.host}", _origin(_settings().base_url))
     return True
 
 
