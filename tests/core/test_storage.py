@@ -54,7 +54,7 @@ async def test_uint256_round_trips(app, merchant: MerchantKeys, value: int) -> N
     assert loaded.amount_base_units == value and isinstance(loaded.amount_base_units, int)
     # The stored form orders like the number (so range queries on amounts are right).
     assert await Payment.filter(id=payment.id, amount_base_units__gte=value).exists()
-    if value:
+    if value < UINT256_MAX:
         assert not await Payment.filter(id=payment.id, amount_base_units__gte=value + 1).exists()
 
 
