@@ -98,16 +98,16 @@ class ChainWatcher:
         )
         if oldest is not None and oldest.created_block is not None:
             start = min(start, oldest.created_block)
-        block = await self.network.block(start)
-        if block is None:
-            raise RetryLater(f"node does not have block {start}")
+        # Start with the window's hashes, so even the first reorg finds its ancestor.
+        blocks = await self._headers(max(0, start - self.window + 1), start)
+        block = blocks[-1]
         try:
             return await ChainCursor.create(
                 network=self.network.key,
                 block_number=block.number,
                 block_hash=block.hash,
                 block_timestamp=block.timestamp,
-                recent_hashes=[[block.number, block.hash, block.timestamp]],
+                recent_hashes=[[b.number, b.hash, b.timestamp] for b in blocks],
             )
         except IntegrityError:  # another process created it first
             return await ChainCursor.get(network=self.network.key)
