@@ -19,7 +19,7 @@ DEFAULT_CONFIG_FILE = "kassa.toml"
 
 
 class TokenSettings(BaseModel):
-    """An operator-configured token on one network (e.g. a devnet test token)."""
+    """An operator-configured token on one network (e.g. a local chain's test token)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +53,7 @@ class NetworkSettings(BaseModel):
     )
     tokens: list[TokenSettings] = Field(default_factory=list)
     chainlink_feeds: dict[str, str] = Field(
-        default_factory=dict, description='Chainlink aggregators, e.g. {"ETH/USD": "0x…"}.'
+        default_factory=dict, description='Chainlink aggregators by pair, e.g. {"XYZ/USD": "0x…"}.'
     )
     fee_basis_points: int = Field(
         default=0,
@@ -149,11 +149,11 @@ class Settings(BaseSettings):
         description="Allow-list of plugin entry points to load (default: all installed).",
     )
     networks: dict[str, NetworkSettings] = Field(
-        default_factory=dict, description="Enabled networks by key (e.g. devnet, sepolia)."
+        default_factory=dict, description="Enabled networks by key, as their plugins name them."
     )
     fixed_rates: dict[str, Decimal] = Field(
         default_factory=dict,
-        description='Operator price pegs, e.g. {"ETH/USD": "2000"} (devnets, stablecoins).',
+        description='Operator price pegs, e.g. {"XYZ/USD": "2000"} (local chains, stablecoins).',
     )
     coingecko_enabled: bool = False
     coingecko_url: str = "https://api.coingecko.com/api/v3"

@@ -62,9 +62,11 @@ DAILY = 86_400.0
 RETRY_WINDOW = dt.timedelta(days=3)
 JITTER = 0.1  # ±10 %, so endpoints that failed together don't retry in lockstep
 MAX_RETRY_AFTER = DAILY
+STALE_GRACE = dt.timedelta(days=1)
 MAX_RESPONSE_BYTES = 4096
 CLAIM_BATCH = 100
 SAVE_BATCH = 200
+STRUGGLING_ENDPOINT_SLOTS = 2
 SECRET_BYTES = 32  # Standard Webhooks: 24–64 random bytes
 MAX_ROTATION_OVERLAP = dt.timedelta(hours=24)
 
@@ -355,25 +357,31 @@ class DeliveryWorker:
         self._clients: dict[bool, httpx.AsyncClient] = {}
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: dict[str, int] = {}
+        self._failing: dict[str, bool] = {}
         self._outcomes: asyncio.Queue[_Outcome] = asyncio.Queue(
             maxsize=max(SAVE_BATCH, 2 * self.settings.webhook_concurrency)
         )
         self._writer: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     # -- lifecycle
 
     async def run(self) -> None:
-        """Deliver forever (until cancelled)."""
+        """Deliver until `stop()` (or cancellation)."""
         self._ensure_writer()
         poll = self.settings.webhook_poll_interval_seconds
         try:
-            while True:
+            while not self._stopping.is_set():
                 started = await self._claim_and_start()
                 if started:
                     continue
                 await self._wait_for_progress(poll)
         finally:
             await self.aclose()
+
+    def stop(self) -> None:
+        """Finish the current step and return from `run()`; in-flight attempts are cut."""
+        self._stopping.set()
 
     async def run_until_idle(self) -> None:
         """Deliver everything due now (by the clock), wait for results to be saved. For tests."""
@@ -429,9 +437,17 @@ class DeliveryWorker:
             task.add_done_callback(self._inflight.discard)
         return len(claimed)
 
+    def _endpoint_cap(self, endpoint_id: str) -> int:
+        # An endpoint whose last attempt failed gets two slots until it answers 2xx again:
+        # a hanging URL then holds two slots per timeout, not a share of the whole worker.
+        if self._failing.get(endpoint_id):
+            return STRUGGLING_ENDPOINT_SLOTS
+        return self.settings.webhook_endpoint_concurrency
+
     def _saturated_endpoints(self) -> list[str]:
-        cap = self.settings.webhook_endpoint_concurrency
-        return [eid for eid, count in self._per_endpoint.items() if count >= cap]
+        return [
+            eid for eid, count in self._per_endpoint.items() if count >= self._endpoint_cap(eid)
+        ]
 
     async def claim(self, limit: int) -> list[_Claimed]:
         """Lease up to `limit` due deliveries of enabled endpoints to this worker."""
@@ -491,12 +507,11 @@ class DeliveryWorker:
         self, deliveries: list[WebhookDelivery], token: str
     ) -> list[WebhookDelivery]:
         """Give back rows beyond an endpoint's in-flight cap, so one URL can't take all slots."""
-        cap = self.settings.webhook_endpoint_concurrency
         counts = dict(self._per_endpoint)
         kept, extra = [], []
         for d in sorted(deliveries, key=lambda d: d.next_attempt_at):
             endpoint_id = d.endpoint_id  # type: ignore[attr-defined]
-            if counts.get(endpoint_id, 0) < cap:
+            if counts.get(endpoint_id, 0) < self._endpoint_cap(endpoint_id):
                 counts[endpoint_id] = counts.get(endpoint_id, 0) + 1
                 kept.append(d)
             else:
@@ -528,6 +543,7 @@ class DeliveryWorker:
     async def _deliver(self, item: _Claimed) -> None:
         try:
             outcome = await self.attempt(item)
+            self._failing[item.endpoint.id] = outcome.status != "succeeded"
             _crash_point("after_response")
             await self._outcomes.put(outcome)
         except Exception:
@@ -550,7 +566,9 @@ class DeliveryWorker:
         error: str | None = None
         body_text: str | None = None
         retry_after: float | None = None
-        if delivery.attempts > 1 and now > delivery.retry_until:
+        # A row that sat unsent long past its window (its endpoint was disabled for days, or
+        # no worker ran) is closed instead of surprising the merchant with stale events.
+        if delivery.attempts > 1 and now > delivery.retry_until + STALE_GRACE:
             error = "retry window ended before this attempt"
         else:
             try:
@@ -567,7 +585,9 @@ class DeliveryWorker:
                     retry_after = parse_retry_after(retry_header, now)
                 except TimeoutError:
                     error = f"timed out after {self.settings.webhook_timeout_seconds:g}s"
-                except httpx.HTTPError as problem:
+                except httpx.InvalidURL as problem:
+                    error = f"invalid URL: {problem}"
+                except (httpx.HTTPError, httpx.StreamError) as problem:
                     error = blocked_reason(problem) or f"{type(problem).__name__}: {problem}"
                     if isinstance(problem, httpx.TimeoutException):
                         error = f"timed out ({type(problem).__name__})"

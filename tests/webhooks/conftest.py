@@ -52,7 +52,7 @@ class Receiver:
         self.handler = handler
         self.requests: list[Received] = []
         self.connections = 0
-        self.streamed_bytes = 0
+        self.streamed_bytes = 0  # the most any one connection managed to send
         self.port = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -121,14 +121,22 @@ class Receiver:
                 writer.write(head)
                 if reply.mode == "stream":
                     chunk = b"x" * 65536
-                    while self.streamed_bytes < reply.stream_bytes:
-                        writer.write(chunk)
-                        await writer.drain()
-                        self.streamed_bytes += len(chunk)
+                    sent = 0
+                    try:
+                        while sent < reply.stream_bytes:
+                            writer.write(chunk)
+                            await writer.drain()
+                            sent += len(chunk)
+                    finally:
+                        self.streamed_bytes = max(self.streamed_bytes, sent)
                     return
                 writer.write(reply.body)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            return
+        except asyncio.CancelledError:
+            # Closing the receiver ends hanging connections; asyncio's stream callback
+            # would log a cancelled handler as an error.
             return
         finally:
             self._tasks.discard(task)
