@@ -200,7 +200,9 @@ async def deploy(w3: AsyncWeb3[Any], anvil: Anvil, record: Path) -> Deployment:
     for symbol, artifact in DEVNET_TOKENS:
         address = await deploy_artifact(w3, deployer_key, artifact)
         tokens[symbol] = address
-        token = w3.eth.contract(address=address, abi=load_artifact(artifact)["abi"])
+        token = w3.eth.contract(
+            address=to_checksum_address(address), abi=load_artifact(artifact)["abi"]
+        )
         # Fund the test wallet; the merchant already holds a unit, like real payout addresses.
         funding = (
             (anvil.addresses[TEST_WALLET], TEST_WALLET_FUNDS),

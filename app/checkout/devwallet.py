@@ -46,7 +46,7 @@ def rpc_url(app: Quart, network_key: str) -> str | None:
     return app.config[CONFIG_KEY].rpc_url if available(app, network_key) else None
 
 
-async def _send(w3: AsyncWeb3[Any], tx: dict[str, Any]) -> str:
+async def _send(w3: AsyncWeb3[Any], tx: Any) -> str:
     tx_hash = await w3.eth.send_transaction(tx)  # type: ignore[arg-type]
     receipt = await w3.eth.wait_for_transaction_receipt(tx_hash, timeout=_TIMEOUT_SECONDS)
     if receipt["status"] != 1:

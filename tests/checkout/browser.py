@@ -126,6 +126,7 @@ class MerchantSite:
 
     port: int
     webhooks: list[dict[str, Any]] = field(default_factory=list)
+    secret: str = ""
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -165,8 +166,10 @@ def start_merchant_site() -> MerchantSite:
 
         def do_POST(self) -> None:  # noqa: N802
             length = int(self.headers.get("Content-Length", "0"))
-            payload = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            payload = json.loads(raw or b"{}")
             payload["_headers"] = {k.lower(): v for k, v in self.headers.items()}
+            payload["_raw"] = raw.decode()
             site.webhooks.append(payload)
             self.send_response(204)
             self.end_headers()
@@ -205,6 +208,8 @@ def wallet_init_script(account: str, start_chain_id: str | None = None) -> str:
     isKassaTestWallet: true,
     async request({ method, params }) {
       state.calls.push(method);
+      // Also tell the test (through the marker route), since page state dies on redirect.
+      if (!method.startsWith("eth_")) rpc("testwallet_log", [method]).catch(() => {});
       if (method === "eth_requestAccounts" || method === "eth_accounts") return [config.account];
       if (method === "eth_chainId" && state.chainId) return state.chainId;
       if (method === "wallet_switchEthereumChain") {

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 
 from tests.checkout.browser import (
     CHROMIUM,
@@ -46,11 +47,12 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 @pytest.fixture(scope="module")
 def shop(dev: DevServer) -> Iterator[MerchantSite]:
     site = start_merchant_site()
-    dev.api(
+    endpoint = dev.api(
         "POST",
         "/webhook_endpoints",
         json={"url": f"{site.origin}/webhooks", "enabled_events": ["*"]},
     )
+    site.secret = endpoint["secret"]
     yield site
     if site.server is not None:
         site.server.shutdown()
@@ -77,9 +79,10 @@ async def browser() -> AsyncIterator[Any]:
 class Shopper:
     """One browser context: page, its outgoing requests, and the injected wallet."""
 
-    def __init__(self, page: Any, requests: list[Any]) -> None:
+    def __init__(self, page: Any, requests: list[Any], wallet_log: list[str]) -> None:
         self.page = page
         self.requests = requests
+        self.wallet_log = wallet_log  # wallet methods the page called, besides eth_*
 
     def foreign_requests(self, origin: str, allowed_navigations: set[str]) -> list[str]:
         """Requests that left the checkout origin, other than navigations to the merchant."""
@@ -91,9 +94,6 @@ class Shopper:
                 continue
             foreign.append(request.url)
         return foreign
-
-    async def wallet_calls(self) -> list[str]:
-        return list(await self.page.evaluate("window.__testWallet.calls"))
 
 
 @pytest.fixture
@@ -108,6 +108,7 @@ async def new_shopper(
         account: str | None = None,
         start_chain_id: str | None = None,
     ) -> Shopper:
+        wallet_log: list[str] = []
         context = await browser.new_context(viewport=viewport, java_script_enabled=javascript)
         contexts.append(context)
         if account is not None:
@@ -115,6 +116,11 @@ async def new_shopper(
 
             async def forward(route: Any) -> None:
                 # The test wallet's RPC (see tests/checkout/browser.py), answered by anvil.
+                call = json.loads(route.request.post_data or "{}")
+                if call.get("method") == "testwallet_log":
+                    wallet_log.extend(call.get("params", []))
+                    await route.fulfill(json={"jsonrpc": "2.0", "id": call["id"], "result": None})
+                    return
                 async with httpx.AsyncClient() as client:
                     answer = await client.post(
                         dev.info["rpc_url"],
@@ -129,7 +135,7 @@ async def new_shopper(
         page = await context.new_page()
         requests: list[Any] = []
         page.on("request", lambda request: requests.append(request))
-        return Shopper(page, requests)
+        return Shopper(page, requests, wallet_log)
 
     yield make
     for context in contexts:
@@ -147,6 +153,15 @@ def session_status(dev: DevServer, session_id: str) -> str:
 
 def success_url(shop: MerchantSite, session_id: str) -> str:
     return f"{shop.origin}/success?session={session_id}"
+
+
+async def no_horizontal_scroll(page: Any) -> bool:
+    """Usable at 360 px: nothing wider than the viewport."""
+    return bool(
+        await page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )
 
 
 async def choose_and_pay(page: Any, symbol: str) -> None:
@@ -180,6 +195,13 @@ async def test_pay_eth_with_browser_wallet(
     await page.wait_for_url(success_url(shop, session["id"]), timeout=20_000)
     assert session_status(dev, session["id"]) == "completed"
     shop.wait_for_event(session["id"], "checkout.session.completed")
+    delivered = next(
+        w
+        for w in shop.webhooks
+        if w["type"] == "checkout.session.completed" and w["data"]["object"]["id"] == session["id"]
+    )
+    # Signed the Standard Webhooks way with the endpoint's secret.
+    Webhook(shop.secret).verify(delivered["_raw"], delivered["_headers"])
     assert shopper.foreign_requests(dev.origin, {success_url(shop, session["id"])}) == []
 
 
@@ -193,9 +215,11 @@ async def test_pay_six_decimals_token_with_approve_and_chain_add(
     shopper = await new_shopper(viewport=MOBILE, account=payer, start_chain_id="0x1")
     page = shopper.page
     await page.goto(session["checkout_url"])
+    assert await no_horizontal_scroll(page)
     await shot(page, "1-choose-mobile")
     await choose_and_pay(page, "USDC")
     assert await page.locator("#amount-due").inner_text() == "12.34"
+    assert await no_horizontal_scroll(page)
     await shot(page, "3-pay-mobile")
     await page.locator("#wallet-pay").click()
     await page.wait_for_url(success_url(shop, session["id"]), timeout=30_000)
@@ -211,6 +235,11 @@ async def test_pay_six_decimals_token_with_approve_and_chain_add(
         if r.url.endswith(WALLET_RPC_PATH)
     ]
     assert wallet_methods.count("eth_sendTransaction") == 2
+    assert shopper.wallet_log == [
+        "wallet_switchEthereumChain",  # refused with 4902: the wallet does not know the devnet
+        "wallet_addEthereumChain",
+        "wallet_switchEthereumChain",
+    ]
 
 
 async def test_rejected_then_retry(
@@ -322,3 +351,29 @@ def test_ready_line_is_one_json_object(dev: DevServer) -> None:
     assert keys <= set(dev.info)
     assert dev.info["secret_key"].startswith("sk_test_")
     assert (Path(dev.cwd) / "kassa.db").exists()
+
+
+async def test_keyboard_only_choose_and_pay(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    """Focus order: the choices, then Pay; every control is reachable and labelled."""
+    session = dev.create_session(shop)
+    shopper = await new_shopper(viewport=MOBILE)
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await page.keyboard.press("Tab")
+    focused = await page.evaluate("document.activeElement.value")
+    assert focused == "devnet:ETH"
+    await page.keyboard.press("ArrowDown")  # radio group: moves to and selects USDC
+    await page.locator("#preview .crypto").wait_for()
+    assert "USDC" in await page.locator("#preview").inner_text()
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent.trim()") == "Pay"
+    await page.keyboard.press("Enter")
+    await page.locator("#pay").wait_for()
+    unlabeled = await page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), button, a')]
+             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                          && !e.textContent.trim() && !e.hidden).length"""
+    )
+    assert unlabeled == 0
