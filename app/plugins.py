@@ -1,6 +1,6 @@
 """The plugin manager: built-in plugins load exactly like third-party ones (entry points).
 
-`DEFAULT_PLUGINS` names the entry points Kassa itself ships (group `kassa` in
+`default_plugins()` names the entry points Kassa itself ships (group `kassa` in
 pyproject.toml); the operator's `plugins` setting is an allow-list over every installed
 entry point. The core works with any of them disabled.
 """
@@ -27,7 +27,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("kassa.plugins")
 
 ENTRY_POINT_GROUP = "kassa"
-DEFAULT_PLUGINS = ("ethereum", "polygon", "erc20")
+
+
+def default_plugins() -> tuple[str, ...]:
+    """The entry points Kassa's own distribution declares (its built-in plugins)."""
+    from importlib.metadata import distribution
+
+    return tuple(
+        sorted(ep.name for ep in distribution("kassa").entry_points if ep.group == "kassa")
+    )
 
 
 async def await_me_maybe(value: Any) -> Any:
@@ -99,17 +107,17 @@ def start_registry(settings: Settings, extra_plugins: Iterable[object] = ()) -> 
 async def notify_payment_status_changed(
     pm: pluggy.PluginManager, payment: Payment, event: Event
 ) -> None:
-    """Run `payment_status_changed` after commit; a failing plugin is logged, not raised."""
-    try:
-        results = pm.hook.payment_status_changed(payment=payment, event=event)
-    except Exception:
-        log.exception("payment_status_changed failed for %s", payment.id)
-        return
-    for result in results:
+    """Run `payment_status_changed` after commit, each implementation on its own: one
+    failing listener is logged and never keeps the others from hearing about it."""
+    arguments = {"payment": payment, "event": event}
+    # pluggy calls the most recently registered implementation first; keep that order.
+    for impl in reversed(pm.hook.payment_status_changed.get_hookimpls()):
         try:
-            await await_me_maybe(result)
+            await await_me_maybe(impl.function(**{n: arguments[n] for n in impl.argnames}))
         except Exception:
-            log.exception("payment_status_changed failed for %s", payment.id)
+            log.exception(
+                "plugin %s failed in payment_status_changed for %s", impl.plugin_name, payment.id
+            )
 
 
 def hook_names() -> list[str]:

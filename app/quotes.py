@@ -1,6 +1,6 @@
 """Price quotes: price sources, the fallback cache, and fiat → crypto rounding (always up).
 
-A rate is the price of one whole crypto unit (1 ETH, 1 USDC) in the fiat currency's major
+A rate is the price of one whole crypto unit (one coin or token) in the fiat currency's major
 unit, as a `Decimal`. Amounts are `int` minor units (fiat) and base units (crypto); nothing
 here touches a float.
 """
@@ -59,7 +59,7 @@ def crypto_units_for(fiat: FiatAmount, rate: Decimal, decimals: int) -> int:
 
 
 class FixedRateSource:
-    """Fixed rates and pegs, e.g. {"USDC/USD": 1} or a devnet's {"ETH/USD": 2000}."""
+    """Fixed rates and pegs, e.g. a stablecoin's {"XYZ/USD": 1} or a local chain's coin."""
 
     def __init__(self, rates: Mapping[str, Decimal | str | int], name: str = "fixed") -> None:
         self.name = name

@@ -23,8 +23,8 @@ blueprint = Blueprint("payments", __name__)
 class PaymentCreate(Params):
     """Body of `POST /v1/checkout/sessions/{id}/payments`."""
 
-    network: NetworkKey = Field(description="Network key, e.g. devnet or ethereum.")
-    crypto_currency: Annotated[CryptoSymbol, Field(description="Token symbol, e.g. USDC.")]
+    network: NetworkKey = Field(description="Network key, as GET /v1/networks lists them.")
+    crypto_currency: Annotated[CryptoSymbol, Field(description="Token or coin symbol.")]
 
 
 def refused(error: PaymentRefused) -> ApiError:
