@@ -29,8 +29,10 @@ def devnet_node() -> Iterator[AnvilNode]:
 
 
 @pytest.fixture(scope="session")
-async def deployed_chain(devnet_node: AnvilNode) -> DevChain:
-    return await deploy_devchain(devnet_node)
+async def deployed_chain(devnet_node: AnvilNode) -> AsyncIterator[DevChain]:
+    chain = await deploy_devchain(devnet_node)
+    yield chain
+    await chain.w3.provider.disconnect()  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -47,7 +47,9 @@ def test_rounds_up_at_token_precision(cents: int, currency: str, rate: Decimal, 
     value = Fraction(rate)
     assert Fraction(units, 10**decimals) * value >= fiat_major
     assert Fraction(units - 1, 10**decimals) * value < fiat_major
-    assert Fraction(Decimal(base_units_to_decimal(units, decimals))) == Fraction(units, 10**decimals)
+    assert Fraction(Decimal(base_units_to_decimal(units, decimals))) == Fraction(
+        units, 10**decimals
+    )
 
 
 def test_rounding_examples_and_refusals() -> None:
@@ -129,7 +131,7 @@ def mock_aggregator_initcode(answer: int, updated_at: int) -> str:
     # runtime: CODECOPY(0, 12, 160); RETURN(0, 160); then the blob
     runtime = bytes.fromhex("60a0600c60003960a06000f3") + blob
     # init: CODECOPY(0, 12, len(runtime)); RETURN(0, len(runtime)); then the runtime
-    init = bytes.fromhex(f"60{len(runtime):02x}600c600039" f"60{len(runtime):02x}6000f3")
+    init = bytes.fromhex(f"60{len(runtime):02x}600c60003960{len(runtime):02x}6000f3")
     return "0x" + (init + runtime).hex()
 
 
