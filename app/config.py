@@ -64,6 +64,9 @@ class NetworkSettings(BaseModel):
     poll_interval_seconds: float | None = Field(default=None, gt=0)
     max_log_range: int | None = Field(default=None, ge=1)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    rpc_failback_seconds: float = Field(
+        default=30.0, ge=0, description="After a failover, return to the first URL this soon."
+    )
     start_block: int | None = Field(
         default=None, ge=0, description="Where a fresh watcher starts (default: near the head)."
     )

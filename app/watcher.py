@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kassa.watcher")
 
 _HEADER_CONCURRENCY = 16
+_CHUNK_ATTEMPTS = 4
 
 
 class RetryLater(Exception):
@@ -139,15 +140,12 @@ class ChainWatcher:
         if cursor.halted:
             result.halted = True
             return
-        generation = self.network.rpc_generation()
         head = await self.network.head()
         if head.number < cursor.block_number:
             raise RetryLater(f"node head {head.number} is behind cursor {cursor.block_number}")
         if not await self._check_canonical(cursor, result):
             return
-        await self._scan(cursor, head.number, generation, result)
-        if self.network.rpc_generation() != generation:
-            raise RetryLater("RPC failover during the poll")
+        await self._scan(cursor, head.number, result)
         await self._confirm(cursor, head, result)
         await self._expire(cursor, result)
 
@@ -275,29 +273,11 @@ class ChainWatcher:
             raise RetryLater(f"node is missing blocks in {first}-{last}")
         return [b for b in blocks if b is not None]
 
-    async def _scan(
-        self, cursor: ChainCursor, target: int, generation: int, result: PollResult
-    ) -> None:
+    async def _scan(self, cursor: ChainCursor, target: int, result: PollResult) -> None:
         start = cursor.block_number + 1
         while start <= target:
             end = min(target, start + max(1, self.network.max_log_range) - 1)
-            logs = await self.network.get_logs(start, end)
-            # Hashes of the blocks near the head feed the reorg walk-back; deeper blocks
-            # only need the chunk's last header for the cursor.
-            headers = await self._headers(max(start, target - self.window + 1), end)
-            if not headers or headers[-1].number != end:
-                last = await self.network.block(end)
-                if last is None:
-                    raise RetryLater(f"node does not have block {end}")
-                headers.append(last)
-            if self.network.rpc_generation() != generation:
-                raise RetryLater("RPC failover during the scan")
-            self._check_chain(cursor, headers)
-            by_number = {b.number: b.hash for b in headers}
-            for entry in logs:
-                known = by_number.get(entry.block_number or -1)
-                if known is not None and known != entry.block_hash:
-                    raise RetryLater(f"log in block {entry.block_number} from another fork")
+            logs, headers = await self._fetch_chunk(cursor, start, end, target)
             for entry in logs:
                 await self._record(entry, result)
             result.logs += len(logs)
@@ -312,6 +292,42 @@ class ChainWatcher:
             await cursor.save()
             result.scanned_to = end
             start = end + 1
+
+    async def _fetch_chunk(
+        self, cursor: ChainCursor, start: int, end: int, target: int
+    ) -> tuple[list[PaymentReceived], list[Block]]:
+        """Logs and headers of [start, end] that provably come from one node's one chain.
+
+        Answers spanning a failover (another node may lag or sit on another fork) are
+        thrown away and fetched again, a few times, before the poll gives up.
+        """
+        reason = ""
+        for _ in range(_CHUNK_ATTEMPTS):
+            generation = self.network.rpc_generation()
+            try:
+                logs = await self.network.get_logs(start, end)
+                # Hashes of the blocks near the head feed the reorg walk-back; deeper
+                # blocks only need the chunk's last header for the cursor.
+                headers = await self._headers(max(start, target - self.window + 1), end)
+                if not headers or headers[-1].number != end:
+                    last = await self.network.block(end)
+                    if last is None:
+                        raise RetryLater(f"node does not have block {end}")
+                    headers.append(last)
+            except RetryLater as error:
+                reason = str(error)
+                continue
+            if self.network.rpc_generation() != generation:
+                reason = "RPC failover during the chunk"
+                continue
+            self._check_chain(cursor, headers)
+            by_number = {b.number: b.hash for b in headers}
+            for entry in logs:
+                known = by_number.get(entry.block_number or -1)
+                if known is not None and known != entry.block_hash:
+                    raise RetryLater(f"log in block {entry.block_number} from another fork")
+            return logs, headers
+        raise RetryLater(reason)
 
     def _check_chain(self, cursor: ChainCursor, headers: list[Block]) -> None:
         """Consecutive headers must link, and the first new block must sit on the cursor."""
@@ -587,7 +603,7 @@ async def run_watcher(network: Network, registry: Registry, database_url: str) -
     try:
         while True:
             try:
-                if not lock.held() or not await lock.acquire():
+                if not lock.held() and not await lock.acquire():
                     await asyncio.sleep(max(5.0, network.poll_interval))
                     continue
                 result = await watcher.poll_once()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -89,6 +90,7 @@ class RpcPool:
         poa: bool = False,
         max_backoff: float = 2.0,
         attempts_per_url: int = 2,
+        failback_after: float = 30.0,
     ) -> None:
         if not urls:
             raise ValueError("at least one RPC URL is required")
@@ -98,6 +100,8 @@ class RpcPool:
         self.attempts = max(1, attempts_per_url) * len(urls)
         self.generation = 0
         self._index = 0
+        self.failback_after = failback_after
+        self._failed_over_at = 0.0
         self.clients: list[AsyncWeb3[Any]] = []
         for url in urls:
             provider = AsyncHTTPProvider(
@@ -116,7 +120,14 @@ class RpcPool:
     def current(self) -> AsyncWeb3[Any]:
         return self.clients[self._index]
 
+    def _maybe_fail_back(self) -> None:
+        # A backup node may lag or cost more: go back to the first URL after a while.
+        if self._index != 0 and time.monotonic() - self._failed_over_at >= self.failback_after:
+            self._index = 0
+            self.generation += 1
+
     async def call(self, what: str, request: Callable[[AsyncWeb3[Any]], Awaitable[T]]) -> T:
+        self._maybe_fail_back()
         delay = 0.05
         last: BaseException | None = None
         for _ in range(self.attempts):
@@ -141,6 +152,7 @@ class RpcPool:
                 if self._index == index:
                     self._index = (index + 1) % len(self.clients)
                     self.generation += 1
+                    self._failed_over_at = time.monotonic()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
         raise RpcError(
@@ -183,6 +195,7 @@ class EvmNetwork:
         poll_interval: float | None = None,
         max_log_range: int | None = None,
         rpc_timeout: float = 10.0,
+        rpc_failback: float = 30.0,
         fee_basis_points: int = 0,
         start_block: int | None = None,
     ) -> None:
@@ -202,7 +215,9 @@ class EvmNetwork:
         self.fee_basis_points = fee_basis_points
         self.start_block = start_block
         self._signer_key = signer_key
-        self.rpc = RpcPool(spec.key, rpc_urls, rpc_timeout, poa=spec.poa)
+        self.rpc = RpcPool(
+            spec.key, rpc_urls, rpc_timeout, poa=spec.poa, failback_after=rpc_failback
+        )
 
     def __repr__(self) -> str:  # never show the key or the URLs
         return f"EvmNetwork({self.key!r}, chain_id={self.chain_id})"
@@ -317,6 +332,7 @@ def networks_from_settings(specs: Sequence[ChainSpec], settings: Any) -> list[Ev
                 poll_interval=config.poll_interval_seconds,
                 max_log_range=config.max_log_range,
                 rpc_timeout=config.rpc_timeout_seconds,
+                rpc_failback=config.rpc_failback_seconds,
                 fee_basis_points=config.fee_basis_points,
                 start_block=config.start_block,
             )
