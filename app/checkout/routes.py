@@ -172,7 +172,10 @@ async def _notice(
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
         body = await render_template("_notice.html", message=message)
         return _html(body, status, headers)
-    context = await _context(session, notice=message)
+    if session.status != SessionStatus.OPEN:
+        context = await _context(session)
+        return _html(await render_template("checkout_closed.html", **context), status, headers)
+    context = await _open_page_context(session, notice=message)
     return _html(await render_template("checkout.html", **context), status, headers)
 
 
@@ -184,7 +187,13 @@ async def checkout_page(session_id: str) -> Response:
     session = await _load_session(session_id)
     if session.status != SessionStatus.OPEN:
         return await _closed_page(session)
-    context = await _context(session)
+    context = await _open_page_context(session)
+    return _html(await render_template("checkout.html", **context))
+
+
+async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
+    """The open page: the choices (with a preview for `?option=`) or the pay step."""
+    context = await _context(session, **extra)
     options = payment_options(session, context["merchant"])
     chosen = find_option(options, request.args.get("option"))
     choosing = context["pay"] is None or request.args.get("choose") == "1"
@@ -192,7 +201,7 @@ async def checkout_page(session_id: str) -> Response:
     if choosing and chosen is not None:
         preview = await _preview(session, chosen)
     context.update(options=options, chosen=chosen, choosing=choosing, preview=preview)
-    return _html(await render_template("checkout.html", **context))
+    return context
 
 
 async def _closed_page(session: CheckoutSession) -> Response:
@@ -243,15 +252,18 @@ async def checkout_pay(session_id: str) -> Response:
             429,
             retry_after=max(1, int(wait + 0.999)),
         )
-    from app.payments import create_payment
+    from app.payments import PaymentRefused, create_payment
 
     try:
         await create_payment(
             session, option.network.key, option.token.symbol, request_id=g.get("request_id")
         )
-    except Exception as error:  # the payments module owns its error types; show, never crash
-        log.warning("checkout %s: payment creation failed: %s", session.id, error)
-        return await _notice(session, _payment_error_message(error), 409)
+    except PaymentRefused as error:
+        log.info("checkout %s: payment refused: %s", session.id, error.code)
+        return await _notice(session, _payment_error_message(error), error.status)
+    except Exception:  # a shopper gets a sentence, the operator the traceback
+        log.exception("checkout %s: payment creation failed", session.id)
+        return await _notice(session, _payment_error_message(None), 500)
     if not _is_htmx():
         return _redirect(_page_url(session))
     session = await _load_session(session_id)
@@ -260,7 +272,7 @@ async def checkout_pay(session_id: str) -> Response:
     return _html(body)
 
 
-def _payment_error_message(error: Exception) -> str:
+def _payment_error_message(error: Exception | None) -> str:
     message = getattr(error, "message", None)
     if isinstance(message, str) and message:
         return message

@@ -203,3 +203,29 @@ async def test_page_with_assets_stays_under_60_kb_compressed(
         assert "immutable" in asset.headers["Cache-Control"]
         total += len(await asset.get_data())
     assert total < 60 * 1024, total
+
+
+async def test_refused_payment_shows_the_reason(
+    client: Client, session: CheckoutSession, monkeypatch: Any
+) -> None:
+    import app.payments
+    from app.payments import PaymentRefused
+
+    async def refuse(*args: Any, **kwargs: Any) -> None:
+        raise PaymentRefused("quote_unavailable", "No price for ETH/USD right now.", status=503)
+
+    monkeypatch.setattr(app.payments, "create_payment", refuse)
+    token = csrf_of(await text(await client.get(f"/checkout/{session.id}")))
+    fragment = await client.post(
+        f"/checkout/{session.id}/pay",
+        form={"option": "devnet:ETH"},
+        headers={**HTMX, "X-CSRF-Token": token},
+    )
+    assert fragment.status_code == 503
+    assert "No price for ETH/USD right now." in await text(fragment)
+    page = await client.post(
+        f"/checkout/{session.id}/pay", form={"option": "devnet:ETH", "csrf_token": token}
+    )
+    html = await text(page)
+    assert page.status_code == 503
+    assert "No price for ETH/USD right now." in html and 'value="devnet:ETH"' in html

@@ -127,7 +127,9 @@ async def test_payment_creation_is_rate_limited_per_session(
     plain = await client.post(
         f"/checkout/{session.id}/pay", form={"option": "devnet:ETH", "csrf_token": token}
     )
-    assert plain.status_code == 429 and "<html" in await text(plain)
+    plain_html = await text(plain)
+    assert plain.status_code == 429 and "<html" in plain_html
+    assert "Too many payment attempts" in plain_html
     assert await Payment.filter(session_id=session.id).count() == burst
 
 
