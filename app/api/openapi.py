@@ -13,6 +13,9 @@ from app.api.schemas import (
     CheckoutSessionListParams,
     CheckoutSessionObject,
     ErrorEnvelope,
+    NetworkList,
+    PaymentCreate,
+    PaymentObject,
 )
 
 _COMPONENT_MODELS: list[type[BaseModel]] = [
@@ -20,6 +23,9 @@ _COMPONENT_MODELS: list[type[BaseModel]] = [
     CheckoutSessionObject,
     CheckoutSessionList,
     ErrorEnvelope,
+    PaymentCreate,
+    PaymentObject,
+    NetworkList,
 ]
 
 
@@ -137,6 +143,47 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_SESSION_ID, _IDEMPOTENCY_HEADER],
                     "responses": {
                         "200": _json(CheckoutSessionObject, "The expired session"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/v1/checkout/sessions/{session_id}/payments": {
+                "post": {
+                    "operationId": "CreatePayment",
+                    "parameters": [_SESSION_ID, _IDEMPOTENCY_HEADER],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _ref(PaymentCreate)},
+                            "application/x-www-form-urlencoded": {"schema": _ref(PaymentCreate)},
+                        },
+                    },
+                    "responses": {
+                        "200": _json(PaymentObject, "The new payment, ready for a wallet"),
+                        "503": _json(ErrorEnvelope, "No price or node available; retry"),
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/v1/payments/{payment_id}": {
+                "get": {
+                    "operationId": "RetrievePayment",
+                    "parameters": [
+                        {
+                            "name": "payment_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                        }
+                    ],
+                    "responses": {"200": _json(PaymentObject, "The payment"), **_ERRORS},
+                },
+            },
+            "/v1/networks": {
+                "get": {
+                    "operationId": "ListNetworks",
+                    "responses": {
+                        "200": _json(NetworkList, "Networks of the key's mode, with watchers"),
                         **_ERRORS,
                     },
                 },

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Field
 from quart import Blueprint, Response, g
 
 from app.api.auth import authenticate, current_caller
@@ -12,19 +9,12 @@ from app.api.bodies import body_params, query_params
 from app.api.checkout_sessions import validate
 from app.api.errors import ApiError, json_response, not_found
 from app.api.idempotency import run_idempotent
-from app.api.schemas import CryptoSymbol, EmptyParams, NetworkKey, Params
+from app.api.schemas import EmptyParams, PaymentCreate
 from app.models import CheckoutSession, Payment
 from app.objects import payment_object
 from app.payments import PaymentRefused, create_payment
 
 blueprint = Blueprint("payments", __name__)
-
-
-class PaymentCreate(Params):
-    """Body of `POST /v1/checkout/sessions/{id}/payments`."""
-
-    network: NetworkKey = Field(description="Network key, as GET /v1/networks lists them.")
-    crypto_currency: Annotated[CryptoSymbol, Field(description="Token or coin symbol.")]
 
 
 def refused(error: PaymentRefused) -> ApiError:

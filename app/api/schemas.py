@@ -349,3 +349,82 @@ class WebhookDeliveryList(BaseModel):
     url: str
     has_more: bool
     data: list[WebhookDeliveryObject]
+
+
+# ---- payments and networks ----
+
+
+class PaymentCreate(Params):
+    """Body of `POST /v1/checkout/sessions/{id}/payments`."""
+
+    network: NetworkKey = Field(description="Network key, as GET /v1/networks lists them.")
+    crypto_currency: CryptoSymbol = Field(description="Token or coin symbol.")
+
+
+class PaymentQuote(BaseModel):
+    rate: str = Field(description="Price of one crypto unit in the fiat currency (decimal).")
+    source: str
+    at: int | None
+
+
+class PaymentApprove(BaseModel):
+    token: str
+    spender: str
+    amount: str
+
+
+class PaymentObject(BaseModel):
+    id: str
+    object: Literal["payment"]
+    livemode: bool
+    status: Literal["pending", "confirmed", "expired"]
+    session: str
+    amount_fiat: str
+    amount_fiat_cents: int
+    currency: str
+    amount_crypto: str = Field(description="Exact decimal string of the crypto amount.")
+    amount_base_units: str = Field(description="Integer base units, as a string (> 2^53).")
+    crypto_currency: str
+    decimals: int
+    network: str
+    token_address: str | None
+    quote: PaymentQuote
+    recipient: str
+    fee_base_units: str
+    to_contract: str
+    data: str
+    value: str
+    approve: PaymentApprove | None
+    eip681_uri: str
+    min_confirmations: int
+    expires_at: int = Field(description="Intent deadline (chain time, unix seconds).")
+    tx_hash: str | None
+    block_number: int | None
+    payer: str | None
+    confirmations: int
+    created: int
+
+
+class NetworkWatcher(BaseModel):
+    status: Literal["starting", "running", "halted"]
+    halt_reason: str | None
+    block_number: int | None
+
+
+class NetworkObject(BaseModel):
+    id: str
+    object: Literal["network"]
+    name: str
+    chain_id: int
+    testnet: bool
+    contract_address: str
+    explorer_url: str | None
+    crypto_currencies: list[str]
+    watcher: NetworkWatcher
+
+
+class NetworkList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[NetworkObject]

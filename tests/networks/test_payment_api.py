@@ -140,3 +140,16 @@ async def test_networks_endpoint_by_mode(api: Api, chain: DevChain, registry) ->
     assert devnet["watcher"]["status"] in {"starting", "running"}
     status, live = await api.call("GET", "/v1/networks", livemode=True)
     assert status == 200 and live["data"] == []
+
+
+async def test_openapi_documents_payments_and_networks(api: Api, registry) -> None:
+    from app.api.schemas import NetworkList, PaymentObject
+
+    document = await api.get("/v1/openapi.json")
+    assert document["paths"]["/v1/checkout/sessions/{session_id}/payments"]["post"]
+    assert document["paths"]["/v1/payments/{payment_id}"]["get"]
+    assert document["paths"]["/v1/networks"]["get"]
+    session = await api.session()
+    _, payment = await api.payment(session["id"], "USDT")
+    PaymentObject.model_validate(payment)  # the documented shape is the real one
+    NetworkList.model_validate(await api.get("/v1/networks"))
