@@ -1,0 +1,207 @@
+"""Chain watcher throughput and confirmation latency on a local anvil.
+
+    .venv/bin/python bench/watcher.py [--blocks 10000] [--every 100] [--trials 20]
+                                      [--database-url URL] [--json]
+
+1. Catch-up: creates payments, then builds a chain of `--blocks` blocks where one block in
+   `--every` holds a payment (1 % by default), and times a fresh watcher scanning all of it
+   (`poll_once()` until the cursor reaches the head): blocks/s, and every payment confirmed.
+2. Latency: with the watcher running as in `kassa serve` (its loop, the devnet's poll
+   interval), pays `--trials` payments needing 3 confirmations and measures the delay from
+   mining the block that makes each payment final to its `payment.confirmed` event.
+Uses a fresh SQLite database by default (or `--database-url postgres://…/db`, which must be
+an empty database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The anvil and chain helpers live in tests/; this script runs as a file.
+sys.path.insert(0, str(REPO_ROOT))
+
+from eth_account import Account  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.db import close_database, migrate, open_database  # noqa: E402
+from app.models import ChainCursor, CheckoutSession, Event, Merchant, Payment, new_id  # noqa: E402
+from app.objects import payment_object  # noqa: E402
+from app.payments import create_payment  # noqa: E402
+from app.plugins import start_registry  # noqa: E402
+from app.states import SessionStatus, utcnow  # noqa: E402
+from app.watcher import ChainWatcher, run_watcher  # noqa: E402
+from tests.anvil import AnvilNode  # noqa: E402
+from tests.chain import DEVNET, DevChain, deploy_devchain, devnet_settings  # noqa: E402
+
+
+async def new_session(merchant: Merchant) -> CheckoutSession:
+    now = utcnow()
+    session_id = new_id("cs_test")
+    return await CheckoutSession.create(
+        id=session_id,
+        merchant=merchant,
+        livemode=False,
+        status=SessionStatus.OPEN,
+        amount_fiat_cents=2500,
+        fiat_currency="USD",
+        allowed_crypto_currencies=["ETH", "USDC"],
+        allowed_networks=[DEVNET],
+        checkout_url=f"http://127.0.0.1/checkout/{session_id}",
+        success_url="https://shop.example/ok",
+        cancel_url="https://shop.example/cancel",
+        expires_at=now + dt.timedelta(days=1),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def presigned_pay(chain: DevChain, payment: dict[str, Any], nonce: int) -> bytes:
+    account = Account.from_key(chain.payer_key)
+    tx = {
+        "from": account.address,
+        "to": payment["to_contract"],
+        "data": payment["data"],
+        "value": int(payment["value"]),
+        "nonce": nonce,
+        "chainId": chain.node.chain_id,
+        "gas": 300_000,
+        "maxFeePerGas": 50 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    return bytes(account.sign_transaction(tx).raw_transaction)
+
+
+async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args: Any) -> dict:
+    registry = start_registry(settings)
+    count = args.blocks // args.every
+    payments = []
+    for _ in range(count):
+        payment = await create_payment(await new_session(merchant), DEVNET, "ETH")
+        payments.append(payment_object(payment))
+    payer = Account.from_key(chain.payer_key).address
+    nonce = await chain.w3.eth.get_transaction_count(payer)
+    start_block = await chain.head()
+    for index, payment in enumerate(payments):
+        # `every - 1` empty blocks at the same timestamp, then the payment's block.
+        await chain.rpc("anvil_mine", hex(args.every - 1), "0x0")
+        raw = await presigned_pay(chain, payment, nonce + index)
+        await chain.w3.eth.send_raw_transaction(raw)
+    await chain.rpc("anvil_mine", hex(args.blocks - count * args.every), "0x0")
+    head = await chain.head()
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    started = time.perf_counter()
+    polls = 0
+    while True:
+        await watcher.poll_once()
+        polls += 1
+        cursor = await ChainCursor.get(network=DEVNET)
+        if cursor.block_number >= head:
+            break
+    elapsed = time.perf_counter() - started
+    confirmed = await Payment.filter(status="confirmed").count()
+    await registry.close()
+    return {
+        "blocks": head - start_block,
+        "payments": count,
+        "confirmed": confirmed,
+        "seconds": round(elapsed, 3),
+        "blocks_per_second": round((head - start_block) / elapsed, 1),
+        "polls": polls,
+    }
+
+
+async def latency(chain: DevChain, merchant: Merchant, settings: Settings, args: Any) -> dict:
+    registry = start_registry(settings)
+    network = registry.networks[DEVNET]
+    task = asyncio.create_task(run_watcher(network, registry, settings.database_url))
+    delays = []
+    try:
+        for _ in range(args.trials):
+            payment = payment_object(
+                await create_payment(await new_session(merchant), DEVNET, "USDC")
+            )
+            await chain.pay(payment)
+            await chain.mine(payment["min_confirmations"] - 1)
+            final_at = time.perf_counter()  # the block that makes the payment final is mined
+            while not await Event.filter(
+                object_id=payment["id"], type="payment.confirmed"
+            ).exists():
+                await asyncio.sleep(0.002)
+            delays.append(time.perf_counter() - final_at)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await registry.close()
+    delays.sort()
+    return {
+        "trials": len(delays),
+        "min_confirmations": 3,
+        "poll_interval_seconds": network.poll_interval,
+        "median_ms": round(statistics.median(delays) * 1000, 1),
+        "p95_ms": round(delays[int(len(delays) * 0.95) - 1] * 1000, 1),
+        "max_ms": round(delays[-1] * 1000, 1),
+    }
+
+
+async def main(args: Any) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="kassa-bench-"))
+    database_url = args.database_url or f"sqlite://{workdir / 'kassa.db'}"
+    await migrate(database_url)
+    await open_database(database_url)
+    node = AnvilNode(extra_args=["--slots-in-an-epoch", "1"]).start()
+    try:
+        chain = await deploy_devchain(node)
+        base = Settings(database_url=database_url, payment_window_seconds=86_400)
+        merchant = await Merchant.create(
+            id=new_id("mer"), name="Bench", payout_addresses={DEVNET: chain.merchant}
+        )
+        scan = await catch_up(chain, merchant, devnet_settings(base, chain), args)
+        live = await latency(
+            chain,
+            merchant,
+            devnet_settings(base, chain, confirmations=3, poll_interval_seconds=args.poll_interval),
+            args,
+        )
+        await chain.w3.provider.disconnect()  # type: ignore[attr-defined]
+    finally:
+        node.stop()
+        await close_database()
+    return {"database": database_url.split(":", 1)[0], "catch_up": scan, "latency": live}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--blocks", type=int, default=10_000)
+    parser.add_argument("--every", type=int, default=100, help="one payment per this many blocks")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument("--database-url")
+    parser.add_argument("--json", action="store_true")
+    arguments = parser.parse_args()
+    result = asyncio.run(main(arguments))
+    if arguments.json:
+        print(json.dumps(result))
+    else:
+        scan, live = result["catch_up"], result["latency"]
+        print(f"database: {result['database']}")
+        print(
+            f"catch-up: {scan['blocks']} blocks, {scan['payments']} payments "
+            f"({scan['confirmed']} confirmed) in {scan['seconds']} s = "
+            f"{scan['blocks_per_second']} blocks/s ({scan['polls']} polls)"
+        )
+        print(
+            f"final block -> payment.confirmed ({live['trials']} payments, "
+            f"{live['min_confirmations']} confirmations, poll every "
+            f"{live['poll_interval_seconds']} s): median {live['median_ms']} ms, "
+            f"p95 {live['p95_ms']} ms, max {live['max_ms']} ms"
+        )
