@@ -6,9 +6,9 @@
 1. Catch-up: creates payments, then builds a chain of `--blocks` blocks where one block in
    `--every` holds a payment (1 % by default), and times a fresh watcher scanning all of it
    (`poll_once()` until the cursor reaches the head): blocks/s, and every payment confirmed.
-2. Latency: with the watcher running as in `kassa serve` (its loop, the devnet's poll
-   interval), pays `--trials` payments needing 3 confirmations and measures the delay from
-   mining the block that makes each payment final to its `payment.confirmed` event.
+2. Latency: with the watcher running as in `kassa serve` (its loop, `--poll-interval`),
+   pays `--trials` payments needing 3 confirmations and measures the delay from mining the
+   block that makes each payment final to a plugin hearing its `payment.confirmed` event.
 Uses a fresh SQLite database by default (or `--database-url postgres://…/db`, which must be
 an empty database).
 """
@@ -34,7 +34,8 @@ from eth_account import Account  # noqa: E402
 
 from app.config import Settings  # noqa: E402
 from app.db import close_database, migrate, open_database  # noqa: E402
-from app.models import ChainCursor, CheckoutSession, Event, Merchant, Payment, new_id  # noqa: E402
+from app.hookspecs import hookimpl  # noqa: E402
+from app.models import ChainCursor, CheckoutSession, Merchant, Payment, new_id  # noqa: E402
 from app.objects import payment_object  # noqa: E402
 from app.payments import create_payment  # noqa: E402
 from app.plugins import start_registry  # noqa: E402
@@ -120,8 +121,27 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
     }
 
 
+class ConfirmedSignal:
+    """A plugin that hears `payment.confirmed` (after commit) as merchants' code would."""
+
+    def __init__(self) -> None:
+        self.confirmed: dict[str, asyncio.Event] = {}
+
+    def _event(self, payment_id: str) -> asyncio.Event:
+        return self.confirmed.setdefault(payment_id, asyncio.Event())
+
+    @hookimpl
+    def payment_status_changed(self, payment: Any, event: Any) -> None:
+        if event.type == "payment.confirmed":
+            self._event(payment.id).set()
+
+    async def wait_for(self, payment_id: str) -> None:
+        await self._event(payment_id).wait()
+
+
 async def latency(chain: DevChain, merchant: Merchant, settings: Settings, args: Any) -> dict:
-    registry = start_registry(settings)
+    signal = ConfirmedSignal()
+    registry = start_registry(settings, [signal])
     network = registry.networks[DEVNET]
     task = asyncio.create_task(run_watcher(network, registry, settings.database_url))
     delays = []
@@ -133,10 +153,7 @@ async def latency(chain: DevChain, merchant: Merchant, settings: Settings, args:
             await chain.pay(payment)
             await chain.mine(payment["min_confirmations"] - 1)
             final_at = time.perf_counter()  # the block that makes the payment final is mined
-            while not await Event.filter(
-                object_id=payment["id"], type="payment.confirmed"
-            ).exists():
-                await asyncio.sleep(0.002)
+            await asyncio.wait_for(signal.wait_for(payment["id"]), timeout=30)
             delays.append(time.perf_counter() - final_at)
     finally:
         task.cancel()
