@@ -50,9 +50,9 @@ _RANGE_ERROR_HINTS = (
 def is_range_error(error: BaseException) -> bool:
     message = str(error).lower()
     if isinstance(error, Web3RPCError):
-        rpc = error.rpc_response or {}
+        rpc: Any = error.rpc_response or {}
         code = (rpc.get("error") or {}).get("code") if isinstance(rpc, dict) else None
-        if code == -32005:
+        if code == -32005:  # "limit exceeded", the usual code for oversized getLogs
             return True
     return isinstance(error, Web3RPCError) and any(hint in message for hint in _RANGE_ERROR_HINTS)
 
@@ -207,7 +207,7 @@ class EvmNetwork:
         self.native_currency = Token(
             network=spec.key, symbol=spec.native_symbol, decimals=18, name=spec.native_name
         )
-        self.contract_address = to_checksum_address(contract_address)
+        self.contract_address: str = to_checksum_address(contract_address)
         self.finality = finality
         self.max_log_range = max_log_range or spec.max_log_range
         self.poll_interval = poll_interval if poll_interval is not None else spec.poll_interval
