@@ -188,6 +188,9 @@ async def checkout_page(session_id: str) -> Response:
     if session.status != SessionStatus.OPEN:
         return await _closed_page(session)
     context = await _open_page_context(session)
+    if _is_htmx() and context["choosing"]:
+        # "Choose another currency" swaps the choices in without reloading the page.
+        return _html(await render_template("_choices.html", **context))
     return _html(await render_template("checkout.html", **context))
 
 
@@ -303,7 +306,8 @@ async def checkout_events(session_id: str) -> Response:
         async with app.app_context():
             html = await render_template("_status.html", status=status, session=current)
         # SSE data lines cannot hold newlines: one `data:` line per line of HTML.
-        return "event: status\n" + "".join(f"data: {line}\n" for line in html.splitlines()) + "\n"
+        lines = [line for line in html.splitlines() if line.strip()]
+        return "event: status\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
     async def stream() -> AsyncIterator[bytes]:
         last: tuple[Any, ...] | None = None

@@ -229,3 +229,18 @@ async def test_refused_payment_shows_the_reason(
     html = await text(page)
     assert page.status_code == 503
     assert "No price for ETH/USD right now." in html and 'value="devnet:ETH"' in html
+
+
+async def test_choose_another_currency_fragment(
+    client: Client, session: CheckoutSession, fake_payments: None
+) -> None:
+    token = csrf_of(await text(await client.get(f"/checkout/{session.id}")))
+    await client.post(
+        f"/checkout/{session.id}/pay", form={"option": "devnet:ETH", "csrf_token": token}
+    )
+    fragment = await client.get(f"/checkout/{session.id}?choose=1", headers=HTMX)
+    html = await text(fragment)
+    assert "<html" not in html and 'value="devnet:USDC"' in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    # Without the choose flag the page shows the pending payment's pay step.
+    assert "Send exactly" in await text(await client.get(f"/checkout/{session.id}"))
