@@ -83,6 +83,10 @@ class Shopper:
         self.page = page
         self.requests = requests
         self.wallet_log = wallet_log  # wallet methods the page called, besides eth_*
+        self.console: list[str] = []
+
+    def csp_violations(self) -> list[str]:
+        return [text for text in self.console if "Content Security Policy" in text]
 
     def foreign_requests(self, origin: str, allowed_navigations: set[str]) -> list[str]:
         """Requests that left the checkout origin, other than navigations to the merchant."""
@@ -101,6 +105,7 @@ async def new_shopper(
     browser: Any, dev: DevServer
 ) -> AsyncIterator[Callable[..., Awaitable[Shopper]]]:
     contexts: list[Any] = []
+    shoppers: list[Shopper] = []
 
     async def make(
         viewport: dict[str, int] = DESKTOP,
@@ -135,11 +140,16 @@ async def new_shopper(
         page = await context.new_page()
         requests: list[Any] = []
         page.on("request", lambda request: requests.append(request))
-        return Shopper(page, requests, wallet_log)
+        shopper = Shopper(page, requests, wallet_log)
+        page.on("console", lambda message: shopper.console.append(message.text))
+        shoppers.append(shopper)
+        return shopper
 
     yield make
     for context in contexts:
         await context.close()
+    # Whatever the test did, the page never tripped its own CSP (console reports each refusal).
+    assert [v for shopper in shoppers for v in shopper.csp_violations()] == []
 
 
 async def shot(page: Any, name: str) -> None:
@@ -203,6 +213,7 @@ async def test_pay_eth_with_browser_wallet(
     # Signed the Standard Webhooks way with the endpoint's secret.
     Webhook(shop.secret).verify(delivered["_raw"], delivered["_headers"])
     assert shopper.foreign_requests(dev.origin, {success_url(shop, session["id"])}) == []
+    assert shopper.csp_violations() == []
 
 
 async def test_pay_six_decimals_token_with_approve_and_chain_add(
@@ -377,3 +388,34 @@ async def test_keyboard_only_choose_and_pay(
                           && !e.textContent.trim() && !e.hidden).length"""
     )
     assert unlabeled == 0
+
+
+async def test_browser_enforces_the_csp(dev: DevServer, shop: MerchantSite, browser: Any) -> None:
+    """Injected markup cannot run: inline scripts and handlers are refused by the page's CSP.
+
+    (Playwright's own `evaluate` is exempt from CSP, so only what it injects is tested.)
+    """
+    session = dev.create_session(shop)
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        await page.goto(session["checkout_url"])
+        ran = await page.evaluate(
+            """() => { window.__ran = false;
+                 const s = document.createElement('script');
+                 s.textContent = 'window.__ran = true';
+                 document.body.appendChild(s);
+                 const handler = document.createElement('img');
+                 handler.setAttribute('onerror', 'window.__ran = true');
+                 handler.src = 'data:,';
+                 document.body.appendChild(handler);
+                 return window.__ran; }"""
+        )
+        assert ran is False
+        await page.wait_for_timeout(200)
+        assert await page.evaluate("window.__ran") is False
+        assert any("Content Security Policy" in text for text in console), console
+    finally:
+        await context.close()
