@@ -52,11 +52,87 @@ async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> None:
     from app.models import Merchant, new_id
 
-    payouts = _parse_payouts(args.payout)
+    payouts = await _checked_payouts(settings, _parse_payouts(args.payout))
 
     async def work() -> None:
         merchant = await Merchant.create(id=new_id("mer"), name=args.name, payout_addresses=payouts)
         _emit(args.json, {"id": merchant.id}, f"created merchant {merchant.id} ({merchant.name})")
+
+    await _with_database(settings, work)
+
+
+async def _checked_payouts(settings: Settings, payouts: dict[str, str]) -> dict[str, str]:
+    """Addresses on enabled networks are checked and normalised by the network's plugin;
+    others are kept as given (the network may be enabled later)."""
+    from app.networks import PluginError
+    from app.plugins import start_registry
+
+    try:
+        registry = start_registry(settings)
+    except PluginError as error:
+        raise CliError(str(error)) from None
+    try:
+        checked = {}
+        for key, address in payouts.items():
+            network = registry.network(key)
+            try:
+                checked[key] = network.normalize_address(address) if network else address
+            except ValueError as error:
+                raise CliError(f"--payout {key}: {error}") from None
+        return checked
+    finally:
+        await registry.close()
+
+
+async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> None:
+    """Enabled networks and their watchers (halted ones with the reason)."""
+    from app.models import ChainCursor
+    from app.networks import PluginError
+    from app.plugins import start_registry
+
+    try:
+        registry = start_registry(settings)
+    except PluginError as error:
+        raise CliError(str(error)) from None
+
+    async def work() -> None:
+        rows = []
+        for network in registry.networks.values():
+            cursor = await ChainCursor.get_or_none(network=network.key)
+            rows.append(
+                {
+                    "id": network.key,
+                    "chain_id": network.chain_id,
+                    "testnet": network.testnet,
+                    "block_number": cursor.block_number if cursor else None,
+                    "halted": bool(cursor and cursor.halted),
+                    "halt_reason": cursor.halt_reason if cursor else None,
+                }
+            )
+        lines = [
+            f"{r['id']} (chain {r['chain_id']}): "
+            + (f"HALTED: {r['halt_reason']}" if r["halted"] else f"at block {r['block_number']}")
+            for r in rows
+        ]
+        _emit(args.json, {"networks": rows}, "\n".join(lines) or "no networks enabled")
+
+    try:
+        await _with_database(settings, work)
+    finally:
+        await registry.close()
+
+
+async def cmd_networks_resume(args: argparse.Namespace, settings: Settings) -> None:
+    """Clear a watcher halt after the operator investigated it."""
+    from app.models import ChainCursor
+
+    async def work() -> None:
+        updated = await ChainCursor.filter(network=args.network, halted=True).update(
+            halted=False, halt_reason=None
+        )
+        if not updated:
+            raise CliError(f"the watcher of {args.network!r} is not halted")
+        _emit(args.json, {"id": args.network, "resumed": True}, f"resumed {args.network}")
 
     await _with_database(settings, work)
 
@@ -174,6 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NETWORK=ADDRESS",
         help="payout address on a network (repeatable)",
     )
+
+    networks = commands.add_parser("networks", help="enabled networks").add_subparsers(
+        dest="action", required=True
+    )
+    command(networks, "list", cmd_networks_list, "enabled networks and their watchers")
+    resume = command(networks, "resume", cmd_networks_resume, "clear a halted watcher")
+    resume.add_argument("network")
 
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
         dest="action", required=True
