@@ -22,16 +22,21 @@ EXPIRY_BATCH = 200
 
 async def expire_due_sessions() -> int:
     """Expire open sessions past `expires_at`; returns how many this call expired."""
+    # Not while a transaction is seen but not yet final: it may still complete. Excluded in
+    # the query, so a batch full of such sessions never holds back the others.
+    in_flight = await Payment.filter(
+        status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+    ).values_list("session_id", flat=True)
     due = (
         await CheckoutSession.filter(status=SessionStatus.OPEN, expires_at__lte=utcnow())
+        .exclude(id__in=list(in_flight))
         .order_by("expires_at")
         .limit(EXPIRY_BATCH)
     )
     expired = 0
     for session in due:
-        # Not while a transaction is seen but not yet final: it may still complete.
         if await payment_in_flight(session.id):
-            continue
+            continue  # a transaction appeared since the query
         try:
             await transition(session, SessionStatus.EXPIRED, "checkout.session.expired")
             expired += 1

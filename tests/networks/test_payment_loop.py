@@ -90,3 +90,40 @@ async def test_confirmations_counted_before_final(api: Api, chain: DevChain, mak
     assert (await watcher.poll_once()).confirmed == [payment["id"]]
     assert (await CheckoutSession.get(id=session["id"])).status == "completed"
     assert await Event.filter(object_id=payment["id"], type="payment.confirmed").count() == 1
+
+
+async def test_finalized_tag_policy_and_fee(api: Api, chain: DevChain, make_registry) -> None:
+    """finality = "finalized": final only once the node's `finalized` block covers it (anvil
+    with one slot per epoch: latest − 2). A configured fee rides on top of the amount."""
+    registry = make_registry(finality="finalized", fee_basis_points=100)
+    watcher = ChainWatcher(registry.networks["devnet"], registry)
+    session = await api.session()
+    status, payment = await api.payment(session["id"], "ETH")
+    assert status == 200
+    amount = int(payment["amount_base_units"])
+    assert int(payment["fee_base_units"]) == -(-amount // 100)
+    assert int(payment["value"]) == amount + int(payment["fee_base_units"])
+    fee_recipient = chain.kassa.roles.fee_recipient
+    before = await chain.w3.eth.get_balance(fee_recipient)
+    await watcher.poll_once()
+    await chain.pay(payment)
+    step = await watcher.poll_once()
+    assert step.attached == [payment["id"]] and step.confirmed == []
+    await chain.mine(1)
+    assert (await watcher.poll_once()).confirmed == []
+    await chain.mine(1)
+    assert (await watcher.poll_once()).confirmed == [payment["id"]]
+    assert await chain.w3.eth.get_balance(fee_recipient) - before == int(payment["fee_base_units"])
+
+
+async def test_create_payment_is_idempotent(api: Api, registry) -> None:
+    session = await api.session()
+    headers = {**api.shop.auth(), "Idempotency-Key": "pay-once"}
+    path = f"/v1/checkout/sessions/{session['id']}/payments"
+    body = {"network": "devnet", "crypto_currency": "USDC"}
+    first = await api.client.post(path, json=body, headers=headers)
+    second = await api.client.post(path, json=body, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert (await first.get_json())["id"] == (await second.get_json())["id"]
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert await Payment.filter(session_id=session["id"]).count() == 1
