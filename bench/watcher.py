@@ -118,6 +118,7 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
         "seconds": round(elapsed, 3),
         "blocks_per_second": round((head - start_block) / elapsed, 1),
         "polls": polls,
+        "max_log_range": registry.networks[DEVNET].max_log_range,
     }
 
 
@@ -182,7 +183,9 @@ async def main(args: Any) -> dict:
         merchant = await Merchant.create(
             id=new_id("mer"), name="Bench", payout_addresses={DEVNET: chain.merchant}
         )
-        scan = await catch_up(chain, merchant, devnet_settings(base, chain), args)
+        scan = await catch_up(
+            chain, merchant, devnet_settings(base, chain, max_log_range=args.max_log_range), args
+        )
         live = await latency(
             chain,
             merchant,
@@ -202,6 +205,9 @@ if __name__ == "__main__":
     parser.add_argument("--every", type=int, default=100, help="one payment per this many blocks")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--poll-interval", type=float, default=1.0)
+    parser.add_argument(
+        "--max-log-range", type=int, default=None, help="eth_getLogs chunk (devnet: 10000)"
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
@@ -214,7 +220,8 @@ if __name__ == "__main__":
         print(
             f"catch-up: {scan['blocks']} blocks, {scan['payments']} payments "
             f"({scan['confirmed']} confirmed) in {scan['seconds']} s = "
-            f"{scan['blocks_per_second']} blocks/s ({scan['polls']} polls)"
+            f"{scan['blocks_per_second']} blocks/s ({scan['polls']} polls, "
+            f"getLogs chunks of {scan['max_log_range']} blocks)"
         )
         print(
             f"final block -> payment.confirmed ({live['trials']} payments, "
