@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import sys
 import typing
 from collections.abc import Iterable, Sequence
 from typing import Protocol
@@ -21,6 +22,14 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore imports sniffio on every lock it creates and, when it is absent, pays a full
+    # failed-import path scan each time (a third of a delivery's CPU here). A None entry
+    # makes the import fail at once; httpcore then assumes asyncio, which is what we run.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -260,27 +269,140 @@ class PinnedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _ReleasingStream:
+    """A response body that hands its connection back to the pool once closed."""
+
+    def __init__(
+        self,
+        inner: typing.Any,
+        pool: _KeepAlivePool,
+        connection: httpcore.AsyncHTTPConnection,
+    ) -> None:
+        self._inner = inner
+        self._pool = pool
+        self._connection = connection
+
+    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        # httpcore keeps the connection only if the whole body was read; a body we cut off
+        # after 4 KiB closes it, which is what we want for a receiver that talks too much.
+        try:
+            await self._inner.aclose()
+        finally:
+            await self._pool.release(self._connection)
+
+
+def _origin_key(origin: httpcore.Origin) -> tuple[bytes, bytes, int]:
+    return (origin.scheme, origin.host, origin.port)
+
+
+class _KeepAlivePool:
+    """Idle HTTP/1.1 connections per origin, handed out last-in first-out.
+
+    httpcore's own pool re-scans (and polls) every connection for each request it assigns,
+    which made it the bottleneck at a few hundred deliveries per second. Concurrency is
+    already bounded by the delivery worker, so this pool only has to reuse connections.
+    """
+
+    def __init__(
+        self,
+        network_backend: httpcore.AsyncNetworkBackend,
+        ssl_context: typing.Any,
+        *,
+        max_idle_per_origin: int,
+        keepalive_expiry: float,
+    ) -> None:
+        self._backend = network_backend
+        self._ssl_context = ssl_context
+        self._max_idle = max_idle_per_origin
+        self._keepalive_expiry = keepalive_expiry
+        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._releases = 0
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        origin = request.url.origin
+        connection = await self._take_idle(origin)
+        if connection is None:
+            connection = httpcore.AsyncHTTPConnection(
+                origin=origin,
+                ssl_context=self._ssl_context,
+                keepalive_expiry=self._keepalive_expiry,
+                network_backend=self._backend,
+            )
+        try:
+            response = await connection.handle_async_request(request)
+        except BaseException:
+            await connection.aclose()
+            raise
+        return httpcore.Response(
+            status=response.status,
+            headers=response.headers,
+            content=_ReleasingStream(response.stream, self, connection),  # type: ignore[arg-type]
+            extensions=response.extensions,
+        )
+
+    async def _take_idle(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection | None:
+        idle = self._idle.get(_origin_key(origin))
+        while idle:
+            connection = idle.pop()
+            # has_expired() also notices a peer that closed the idle socket.
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return None
+
+    async def release(self, connection: httpcore.AsyncHTTPConnection) -> None:
+        idle = self._idle.setdefault(_origin_key(connection._origin), [])
+        if connection.is_idle() and len(idle) < self._max_idle:
+            idle.append(connection)
+        else:
+            await connection.aclose()
+        self._releases += 1
+        if self._releases % 1000 == 0:
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        for origin, idle in list(self._idle.items()):
+            keep = []
+            for connection in idle:
+                if connection.has_expired():
+                    await connection.aclose()
+                else:
+                    keep.append(connection)
+            if keep:
+                self._idle[origin] = keep
+            else:
+                del self._idle[origin]
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            for connection in idle:
+                await connection.aclose()
+        self._idle.clear()
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with its connection pool built on the pinned backend."""
+    """httpx's transport over the pinned backend and a lean keep-alive pool."""
 
     def __init__(
         self,
         resolver: Resolver,
         *,
         allow_private: bool,
-        limits: httpx.Limits,
+        max_idle_per_origin: int,
     ) -> None:
         # trust_env=False: an HTTP(S)_PROXY in the environment would bypass the pinning.
-        super().__init__(trust_env=False, limits=limits)
-        ssl_context = httpx.create_ssl_context(trust_env=False)
+        super().__init__(trust_env=False)
         # httpx builds its pool without a way to pass a network backend; replacing the pool
-        # keeps httpx's request/response mapping and swaps only how sockets are opened.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedNetworkBackend(resolver, allow_private=allow_private),
+        # keeps httpx's request/response mapping and swaps how sockets are opened and reused.
+        self._pool = _KeepAlivePool(  # type: ignore[assignment]
+            PinnedNetworkBackend(resolver, allow_private=allow_private),
+            httpx.create_ssl_context(trust_env=False),
+            max_idle_per_origin=max_idle_per_origin,
+            keepalive_expiry=30.0,
         )
 
 
@@ -290,7 +412,7 @@ def guarded_client(
     allow_private: bool = False,
     connect_timeout: float = 5.0,
     timeout: float = 15.0,
-    max_connections: int = 256,
+    max_idle_per_origin: int = 16,
     user_agent: str = "Kassa",
 ) -> httpx.AsyncClient:
     """An httpx client for merchant URLs: SSRF-pinned, no redirects, bounded timeouts."""
@@ -298,11 +420,7 @@ def guarded_client(
         transport=_GuardedTransport(
             resolver or SystemResolver(),
             allow_private=allow_private,
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-                keepalive_expiry=30.0,
-            ),
+            max_idle_per_origin=max_idle_per_origin,
         ),
         follow_redirects=False,
         trust_env=False,

@@ -524,9 +524,9 @@ class DeliveryWorker:
 
     # -- sending
 
-    def _client(self, livemode: bool) -> httpx.AsyncClient:
+    def _client(self, endpoint: WebhookEndpoint) -> httpx.AsyncClient:
         # Private targets only ever for test-mode endpoints, and only if the operator allows.
-        allow_private = self.settings.webhooks_allow_private_targets and not livemode
+        allow_private = self.settings.webhooks_allow_private_targets and not endpoint.livemode
         client = self._clients.get(allow_private)
         if client is None:
             client = guarded_client(
@@ -534,7 +534,7 @@ class DeliveryWorker:
                 allow_private=allow_private,
                 connect_timeout=self.settings.webhook_connect_timeout_seconds,
                 timeout=self.settings.webhook_timeout_seconds,
-                max_connections=self.settings.webhook_concurrency,
+                max_idle_per_origin=self.settings.webhook_endpoint_concurrency,
                 user_agent=USER_AGENT,
             )
             self._clients[allow_private] = client
@@ -628,7 +628,7 @@ class DeliveryWorker:
     async def _post(
         self, endpoint: WebhookEndpoint, body: bytes, headers: dict[str, str]
     ) -> tuple[int, str, str | None]:
-        client = self._client(endpoint.livemode)
+        client = self._client(endpoint)
         async with asyncio.timeout(self.settings.webhook_timeout_seconds):
             async with client.stream("POST", endpoint.url, content=body, headers=headers) as resp:
                 kept = bytearray()

@@ -260,9 +260,16 @@ async def create_endpoint(
 
 
 async def new_session(merchant_id: str, livemode: bool = False) -> CheckoutSession:
+    session = session_row(merchant_id, livemode)
+    await session.save(force_create=True)
+    return session
+
+
+def session_row(merchant_id: str, livemode: bool = False) -> CheckoutSession:
+    """An open session, not yet saved (for bulk_create)."""
     now = utcnow()
     session_id = new_id("cs_live" if livemode else "cs_test")
-    return await CheckoutSession.create(
+    return CheckoutSession(
         id=session_id,
         merchant_id=merchant_id,
         livemode=livemode,

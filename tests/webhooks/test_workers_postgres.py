@@ -1,0 +1,68 @@
+"""Four `kassa worker` processes on PostgreSQL share 3,000 deliveries without doubling any."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app.models import CheckoutSession, WebhookDelivery
+from app.states import SessionStatus, transition
+from tests.conftest import MerchantKeys
+from tests.webhooks.conftest import create_endpoint, session_row
+from tests.webhooks.test_crash import spawn_worker, stop
+
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("private_targets", "clean_endpoints")]
+
+EVENTS = 1000
+WORKERS = 4
+
+
+async def test_four_workers_deliver_each_exactly_once(
+    client, merchant: MerchantKeys, receivers, database_url: str, dialect: str, tmp_path: Path
+) -> None:
+    if dialect != "postgres":
+        pytest.skip("SKIP LOCKED claiming across processes is a PostgreSQL deployment")
+    endpoints = [await receivers() for _ in range(3)]
+    endpoint_ids = [(await create_endpoint(client, merchant, r.url()))["id"] for r in endpoints]
+    log = tmp_path / "workers.log"
+    # A lease far longer than the test: any second delivery would be a double claim.
+    workers = [
+        await spawn_worker(database_url, log, KASSA_WEBHOOK_LEASE_SECONDS="300")
+        for _ in range(WORKERS)
+    ]
+    try:
+        sessions = [session_row(merchant.merchant.id) for _ in range(EVENTS)]
+        await CheckoutSession.bulk_create(sessions, batch_size=500)
+
+        async def expire(chunk: list) -> list[str]:
+            return [
+                (await transition(s, SessionStatus.EXPIRED, "checkout.session.expired")).id
+                for s in chunk
+            ]
+
+        chunks = [sessions[i::10] for i in range(10)]
+        event_ids = [eid for ids in await asyncio.gather(*map(expire, chunks)) for eid in ids]
+        deadline = time.monotonic() + 45
+        while sum(len(r.requests) for r in endpoints) < EVENTS * 3:
+            assert time.monotonic() < deadline, (
+                [len(r.requests) for r in endpoints],
+                log.read_text()[-3000:],
+            )
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # anything doubled would arrive now
+    finally:
+        for worker in workers:
+            await stop(worker)
+
+    for receiver in endpoints:
+        counts = Counter(request.headers["webhook-id"] for request in receiver.requests)
+        assert set(counts) == set(event_ids)
+        assert max(counts.values()) == 1, counts.most_common(3)
+    deliveries = await WebhookDelivery.filter(endpoint_id__in=endpoint_ids)
+    assert len(deliveries) == EVENTS * 3
+    assert {d.status for d in deliveries} == {"succeeded"}
+    assert {d.attempts for d in deliveries} == {1}
