@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from app.models import CheckoutSession, WebhookDelivery
 from app.states import SessionStatus, transition
@@ -31,20 +32,31 @@ async def test_four_workers_deliver_each_exactly_once(
     log = tmp_path / "workers.log"
     # A lease far longer than the test: any second delivery would be a double claim.
     workers = [
-        await spawn_worker(database_url, log, KASSA_WEBHOOK_LEASE_SECONDS="300")
+        await spawn_worker(
+            database_url,
+            log,
+            KASSA_WEBHOOK_LEASE_SECONDS="300",
+            KASSA_WEBHOOK_POLL_INTERVAL_SECONDS="0.1",
+        )
         for _ in range(WORKERS)
     ]
     try:
         sessions = [session_row(merchant.merchant.id) for _ in range(EVENTS)]
         await CheckoutSession.bulk_create(sessions, batch_size=500)
 
-        async def expire(chunk: list) -> list[str]:
-            return [
-                (await transition(s, SessionStatus.EXPIRED, "checkout.session.expired")).id
-                for s in chunk
-            ]
+        async def expire(chunk: list[CheckoutSession]) -> list[str]:
+            # 100 transitions per transaction: the outbox rows commit with their events.
+            async with in_transaction() as conn:
+                return [
+                    (
+                        await transition(
+                            s, SessionStatus.EXPIRED, "checkout.session.expired", connection=conn
+                        )
+                    ).id
+                    for s in chunk
+                ]
 
-        chunks = [sessions[i::10] for i in range(10)]
+        chunks = [sessions[i : i + 100] for i in range(0, EVENTS, 100)]
         event_ids = [eid for ids in await asyncio.gather(*map(expire, chunks)) for eid in ids]
         deadline = time.monotonic() + 45
         while sum(len(r.requests) for r in endpoints) < EVENTS * 3:
