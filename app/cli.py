@@ -191,6 +191,33 @@ async def cmd_worker(args: argparse.Namespace, settings: Settings) -> None:
     await run_worker(settings)
 
 
+async def cmd_listen(args: argparse.Namespace, settings: Settings) -> None:
+    """Forward test-mode events to a local URL, signed with a fresh secret."""
+    import os
+
+    import httpx
+
+    from app.webhooks import ListenError, forward_events
+
+    api_key = args.api_key or os.environ.get("KASSA_API_KEY", "")
+    if not api_key:
+        raise CliError("give --api-key sk_test_... or set KASSA_API_KEY")
+    api_base = (args.api_base or settings.base_url).rstrip("/")
+    async with httpx.AsyncClient(base_url=api_base, timeout=15.0, trust_env=False) as api:
+        try:
+            await forward_events(
+                api,
+                api_key,
+                args.forward_to,
+                poll_interval=args.interval,
+                emit=lambda line: print(line, flush=True),
+            )
+        except ListenError as error:
+            raise CliError(str(error)) from None
+        except httpx.HTTPError as error:
+            raise CliError(f"cannot reach the Kassa API at {api_base}: {error}") from None
+
+
 async def cmd_contracts_deploy(args: argparse.Namespace, settings: Settings) -> None:
     from app.contract import ContractDeploymentError, deploy_from_cli
 
@@ -221,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int)
     command(commands, "migrate", cmd_migrate, "apply database migrations")
     command(commands, "worker", cmd_worker, "run background loops (watchers, deliveries, expiry)")
+    listen = command(
+        commands, "listen", cmd_listen, "forward test-mode events to a local URL, signed"
+    )
+    listen.add_argument("--forward-to", required=True, metavar="URL")
+    listen.add_argument("--api-base", metavar="URL", help="default: this server's base URL")
+    listen.add_argument("--api-key", help="an sk_test_ key (default: $KASSA_API_KEY)")
+    listen.add_argument("--interval", type=float, default=1.0, help="poll interval (s)")
 
     contracts = commands.add_parser("contracts", help="payment contract").add_subparsers(
         dest="action", required=True
