@@ -12,10 +12,22 @@ from app.api.schemas import (
     CheckoutSessionList,
     CheckoutSessionListParams,
     CheckoutSessionObject,
+    DeletedObject,
     ErrorEnvelope,
+    EventList,
+    EventListParams,
+    EventObject,
+    EventResend,
+    ListParams,
     NetworkList,
     PaymentCreate,
     PaymentObject,
+    WebhookDeliveryList,
+    WebhookEndpointCreate,
+    WebhookEndpointList,
+    WebhookEndpointObject,
+    WebhookEndpointUpdate,
+    WebhookSecretRotate,
 )
 
 _COMPONENT_MODELS: list[type[BaseModel]] = [
@@ -26,6 +38,18 @@ _COMPONENT_MODELS: list[type[BaseModel]] = [
     PaymentCreate,
     PaymentObject,
     NetworkList,
+]
+_COMPONENT_MODELS += [
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+    WebhookSecretRotate,
+    WebhookEndpointObject,
+    WebhookEndpointList,
+    WebhookDeliveryList,
+    DeletedObject,
+    EventObject,
+    EventList,
+    EventResend,
 ]
 
 
@@ -84,6 +108,113 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             continue
         parameters.append({"name": name, "in": "query", "required": False, "schema": prop})
     return parameters
+
+
+def _body(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
+    return {
+        "required": required,
+        "content": {
+            "application/json": {"schema": _ref(model)},
+            "application/x-www-form-urlencoded": {"schema": _ref(model)},
+        },
+    }
+
+
+def _path_id(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    }
+
+
+def _webhook_paths() -> dict[str, Any]:
+    """Webhook endpoints and events (docs/webhooks.md)."""
+    endpoint_id = _path_id("endpoint_id")
+    event_id = _path_id("event_id")
+    return {
+        "/v1/webhook_endpoints": {
+            "post": {
+                "operationId": "CreateWebhookEndpoint",
+                "parameters": [_IDEMPOTENCY_HEADER],
+                "requestBody": _body(WebhookEndpointCreate),
+                "responses": {
+                    "200": _json(WebhookEndpointObject, "The endpoint, with its secret (once)"),
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "operationId": "ListWebhookEndpoints",
+                "parameters": _query_parameters(ListParams),
+                "responses": {"200": _json(WebhookEndpointList, "A page of endpoints"), **_ERRORS},
+            },
+        },
+        "/v1/webhook_endpoints/{endpoint_id}": {
+            "get": {
+                "operationId": "RetrieveWebhookEndpoint",
+                "parameters": [endpoint_id],
+                "responses": {"200": _json(WebhookEndpointObject, "The endpoint"), **_ERRORS},
+            },
+            "post": {
+                "operationId": "UpdateWebhookEndpoint",
+                "parameters": [endpoint_id, _IDEMPOTENCY_HEADER],
+                "requestBody": _body(WebhookEndpointUpdate, required=False),
+                "responses": {"200": _json(WebhookEndpointObject, "The endpoint"), **_ERRORS},
+            },
+            "delete": {
+                "operationId": "DeleteWebhookEndpoint",
+                "parameters": [endpoint_id, _IDEMPOTENCY_HEADER],
+                "responses": {"200": _json(DeletedObject, "Deleted"), **_ERRORS},
+            },
+        },
+        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret": {
+            "post": {
+                "operationId": "RotateWebhookEndpointSecret",
+                "parameters": [endpoint_id, _IDEMPOTENCY_HEADER],
+                "requestBody": _body(WebhookSecretRotate, required=False),
+                "responses": {
+                    "200": _json(WebhookEndpointObject, "The endpoint, with its new secret"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/v1/webhook_endpoints/{endpoint_id}/deliveries": {
+            "get": {
+                "operationId": "ListWebhookDeliveries",
+                "parameters": [endpoint_id, *_query_parameters(ListParams)],
+                "responses": {
+                    "200": _json(WebhookDeliveryList, "Deliveries with recent attempts"),
+                    **_ERRORS,
+                },
+            },
+        },
+        "/v1/events": {
+            "get": {
+                "operationId": "ListEvents",
+                "parameters": _query_parameters(EventListParams),
+                "responses": {"200": _json(EventList, "A page of events"), **_ERRORS},
+            },
+        },
+        "/v1/events/{event_id}": {
+            "get": {
+                "operationId": "RetrieveEvent",
+                "parameters": [event_id],
+                "responses": {"200": _json(EventObject, "The event"), **_ERRORS},
+            },
+        },
+        "/v1/events/{event_id}/resend": {
+            "post": {
+                "operationId": "ResendEvent",
+                "parameters": [event_id, _IDEMPOTENCY_HEADER],
+                "requestBody": _body(EventResend, required=False),
+                "responses": {
+                    "200": _json(WebhookDeliveryList, "The deliveries scheduled now"),
+                    **_ERRORS,
+                },
+            },
+        },
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -188,5 +319,6 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **_webhook_paths(),
         },
     }

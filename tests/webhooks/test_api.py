@@ -241,3 +241,19 @@ async def test_events_pruning(client, merchant: MerchantKeys) -> None:
     assert not await WebhookDelivery.filter(event_id=old.id).exists()
     assert await Event.filter(id=fresh.id).exists()
     assert await WebhookDelivery.filter(event_id=fresh.id).exists()
+
+
+async def test_openapi_documents_webhooks_and_events(client) -> None:
+    document = await (await client.get("/v1/openapi.json")).get_json()
+    paths = document["paths"]
+    assert set(paths["/v1/webhook_endpoints"]) == {"get", "post"}
+    assert set(paths["/v1/webhook_endpoints/{endpoint_id}"]) == {"get", "post", "delete"}
+    for path in (
+        "/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+        "/v1/webhook_endpoints/{endpoint_id}/deliveries",
+        "/v1/events",
+        "/v1/events/{event_id}",
+        "/v1/events/{event_id}/resend",
+    ):
+        assert path in paths
+    assert "WebhookEndpointObject" in document["components"]["schemas"]
