@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import sys
 import typing
 from collections.abc import Iterable, Sequence
@@ -393,6 +394,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         *,
         allow_private: bool,
         max_idle_per_origin: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         # trust_env=False: an HTTP(S)_PROXY in the environment would bypass the pinning.
         super().__init__(trust_env=False)
@@ -400,7 +402,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         # keeps httpx's request/response mapping and swaps how sockets are opened and reused.
         self._pool = _KeepAlivePool(  # type: ignore[assignment]
             PinnedNetworkBackend(resolver, allow_private=allow_private),
-            httpx.create_ssl_context(trust_env=False),
+            ssl_context or httpx.create_ssl_context(trust_env=False),
             max_idle_per_origin=max_idle_per_origin,
             keepalive_expiry=30.0,
         )
@@ -414,6 +416,7 @@ def guarded_client(
     timeout: float = 15.0,
     max_idle_per_origin: int = 16,
     user_agent: str = "Kassa",
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
     """An httpx client for merchant URLs: SSRF-pinned, no redirects, bounded timeouts."""
     return httpx.AsyncClient(
@@ -421,6 +424,7 @@ def guarded_client(
             resolver or SystemResolver(),
             allow_private=allow_private,
             max_idle_per_origin=max_idle_per_origin,
+            ssl_context=ssl_context,
         ),
         follow_redirects=False,
         trust_env=False,

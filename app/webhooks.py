@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -351,6 +352,8 @@ class DeliveryWorker:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     resolver: Resolver = field(default_factory=SystemResolver)
+    # None: the system's trusted CAs. Tests pass a context that trusts their own CA.
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._box = secret_box(self.settings)
@@ -536,6 +539,7 @@ class DeliveryWorker:
                 timeout=self.settings.webhook_timeout_seconds,
                 max_idle_per_origin=self.settings.webhook_endpoint_concurrency,
                 user_agent=USER_AGENT,
+                ssl_context=self.ssl_context,
             )
             self._clients[allow_private] = client
         return client
@@ -575,6 +579,8 @@ class DeliveryWorker:
                 signing = active_secrets(self._box, endpoint, now)
             except SecretUnreadable as problem:
                 signing, error = [], str(problem)
+            if endpoint.livemode and not endpoint.url.startswith("https://"):
+                signing, error = [], "live-mode endpoints must use https"
             if signing:
                 body = event_body(event)
                 # Receivers check the timestamp against their wall clock, not our scheduler's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import socket
+import ssl
 import struct
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -48,8 +49,9 @@ Handler = Callable[[Received], Reply | Awaitable[Reply]]
 class Receiver:
     """A real HTTP server on 127.0.0.1 that records every request and connection."""
 
-    def __init__(self, handler: Handler | None = None) -> None:
+    def __init__(self, handler: Handler | None = None, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.requests: list[Received] = []
         self.connections = 0
         self.streamed_bytes = 0  # the most any one connection managed to send
@@ -59,7 +61,9 @@ class Receiver:
         self.arrived = asyncio.Event()
 
     async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
+        self._server = await asyncio.start_server(
+            self._serve, "127.0.0.1", 0, backlog=1024, ssl=self.tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -161,8 +165,8 @@ class Receiver:
 async def receivers() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
     started: list[Receiver] = []
 
-    async def make(handler: Handler | None = None) -> Receiver:
-        receiver = await Receiver(handler).start()
+    async def make(handler: Handler | None = None, tls: ssl.SSLContext | None = None) -> Receiver:
+        receiver = await Receiver(handler, tls).start()
         started.append(receiver)
         return receiver
 
