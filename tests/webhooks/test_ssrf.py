@@ -220,7 +220,7 @@ async def test_private_targets_allowed_only_in_test_mode_and_pinned(
             id=endpoint_id,
             merchant_id=merchant.merchant.id,
             livemode=livemode,
-            url=f"http://shop.test:{listener.port}/hook",
+            url=f"{'https' if livemode else 'http'}://shop.test:{listener.port}/hook",
             enabled_events=["*"],
             signing_secrets=[seal_secret(box, endpoint_id, new_signing_secret())],
             created_at=now,
