@@ -143,7 +143,7 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
         caller = current_caller()
         params = validate(WebhookEndpointUpdate, await body_params())
         endpoint = await _scoped_endpoint(endpoint_id)
-        status = params.status
+        status: str | None = params.status
         if params.disabled is not None:
             wanted = "disabled" if params.disabled else "enabled"
             if status is not None and status != wanted:
