@@ -357,6 +357,14 @@ class DeliveryWorker:
 
     def __post_init__(self) -> None:
         self._box = secret_box(self.settings)
+        if self.settings.webhook_lease_seconds < 2 * self.settings.webhook_timeout_seconds:
+            # A lease that can run out mid-attempt lets a second worker send the same event.
+            log.warning(
+                "KASSA_WEBHOOK_LEASE_SECONDS (%s) should be at least twice "
+                "KASSA_WEBHOOK_TIMEOUT_SECONDS (%s)",
+                self.settings.webhook_lease_seconds,
+                self.settings.webhook_timeout_seconds,
+            )
         self._clients: dict[bool, httpx.AsyncClient] = {}
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_endpoint: dict[str, int] = {}

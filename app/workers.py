@@ -13,7 +13,7 @@ from app.config import Settings
 from app.db import close_database, open_database
 from app.models import CheckoutSession, Payment
 from app.states import ConcurrentTransition, PaymentStatus, SessionStatus, transition, utcnow
-from app.webhooks import DeliveryWorker, prune_events
+from app.webhooks import DeliveryWorker, prune_events, secret_box
 
 log = logging.getLogger("kassa.workers")
 
@@ -110,7 +110,7 @@ def start_webhook_loops(loops: BackgroundLoops, settings: Settings) -> None:
         await prune_events(settings.events_retention_days)
 
     try:
-        DeliveryWorker(settings)
+        secret_box(settings)
     except SecretKeyMissing as error:
         # Without the key no endpoint secret can be read: say so loudly, keep the rest running.
         log.error("webhook delivery is not running: %s", error)
