@@ -101,15 +101,21 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
     head = await chain.head()
     watcher = ChainWatcher(registry.networks[DEVNET], registry)
     started = time.perf_counter()
-    polls = 0
+    polls = retries = 0
     while True:
-        await watcher.poll_once()
+        step = await watcher.poll_once()
         polls += 1
+        retries += step.retry
         cursor = await ChainCursor.get(network=DEVNET)
-        if cursor.block_number >= head:
+        if (
+            cursor.block_number >= head
+            and not await Payment.filter(status="pending", tx_hash__not_isnull=True).exists()
+        ):
             break
     elapsed = time.perf_counter() - started
     confirmed = await Payment.filter(status="confirmed").count()
+    for payment in await Payment.exclude(status="confirmed"):
+        print(f"not confirmed: {payment.id} {payment.status} tx={payment.tx_hash}", file=sys.stderr)
     await registry.close()
     return {
         "blocks": head - start_block,
@@ -118,6 +124,7 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
         "seconds": round(elapsed, 3),
         "blocks_per_second": round((head - start_block) / elapsed, 1),
         "polls": polls,
+        "retried_polls": retries,
         "max_log_range": registry.networks[DEVNET].max_log_range,
     }
 
