@@ -96,7 +96,9 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
         # `every - 1` empty blocks at the same timestamp, then the payment's block.
         await chain.rpc("anvil_mine", hex(args.every - 1), "0x0")
         raw = await presigned_pay(chain, payment, nonce + index)
-        await chain.w3.eth.send_raw_transaction(raw)
+        tx_hash = await chain.w3.eth.send_raw_transaction(raw)
+        # Mined before the next blocks (and before the head is read for the last one).
+        await chain.w3.eth.wait_for_transaction_receipt(tx_hash)
     await chain.rpc("anvil_mine", hex(args.blocks - count * args.every), "0x0")
     head = await chain.head()
     watcher = ChainWatcher(registry.networks[DEVNET], registry)
