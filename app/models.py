@@ -151,6 +151,8 @@ class IdempotencyRecord(Model):
     state = fields.CharField(max_length=16)
     response_status = fields.IntField(null=True)
     response_body = fields.TextField(null=True)
+    # True when response_body is encrypted (it carries a secret, e.g. a webhook secret).
+    sealed = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:

@@ -22,6 +22,7 @@ from app.api.auth import current_caller
 from app.api.bodies import body_params
 from app.api.errors import ApiError, error_response
 from app.models import IdempotencyRecord
+from app.secretbox import SecretBox
 
 MAX_KEY_LENGTH = 255
 _POLL_SECONDS = 0.05
@@ -34,9 +35,16 @@ def _fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _seal_context(record: IdempotencyRecord) -> str:
+    return f"idempotency_records:{record.id}"
+
+
 def _replay(record: IdempotencyRecord) -> Response:
+    body = record.response_body or ""
+    if record.sealed:
+        body = _secret_box().open(body, _seal_context(record))
     return Response(
-        record.response_body or "",
+        body,
         status=record.response_status or 500,
         content_type="application/json",
         headers={"Idempotent-Replayed": "true"},
@@ -58,8 +66,18 @@ def _key_from_header() -> str | None:
     return key
 
 
-async def run_idempotent(handler: Callable[[], Awaitable[Response]]) -> Response:
-    """Run `handler` at most once per (API key, Idempotency-Key)."""
+def _secret_box() -> SecretBox:
+    return SecretBox(current_app.config["KASSA_SETTINGS"].secret_key.get_secret_value())
+
+
+async def run_idempotent(
+    handler: Callable[[], Awaitable[Response]], *, sealed: bool = False
+) -> Response:
+    """Run `handler` at most once per (API key, Idempotency-Key).
+
+    `sealed=True` for responses that carry a secret (a webhook signing secret): the stored
+    copy is encrypted with the operator's secret key, so no secret rests in plain text.
+    """
     key = _key_from_header()
     if key is None:
         return await handler()
@@ -122,8 +140,9 @@ async def run_idempotent(handler: Callable[[], Awaitable[Response]]) -> Response
     if response.status_code == 400 and '"invalid_request_error"' in body:
         await IdempotencyRecord.filter(id=record.id).delete()
     else:
+        stored = _secret_box().seal(body, _seal_context(record)) if sealed else body
         await IdempotencyRecord.filter(id=record.id).update(
-            state="done", response_status=response.status_code, response_body=body
+            state="done", response_status=response.status_code, response_body=stored, sealed=sealed
         )
     return response
 

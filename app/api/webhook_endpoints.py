@@ -84,7 +84,7 @@ async def _scoped_endpoint(endpoint_id: str) -> WebhookEndpoint:
 @blueprint.post("/webhook_endpoints")
 async def create_webhook_endpoint() -> Response:
     await authenticate()
-    return await run_idempotent(_create_webhook_endpoint)
+    return await run_idempotent(_create_webhook_endpoint, sealed=True)
 
 
 async def _create_webhook_endpoint() -> Response:
@@ -204,7 +204,7 @@ async def rotate_webhook_secret(endpoint_id: str) -> Response:
         endpoint.signing_secrets = kept
         return json_response(webhook_endpoint_object(endpoint, secret))
 
-    return await run_idempotent(rotate)
+    return await run_idempotent(rotate, sealed=True)
 
 
 async def render_deliveries(page: dict[str, Any], rows_by_id: dict[str, Any]) -> None:

@@ -93,7 +93,7 @@ def _dump(database_url: str) -> str:
     ).stdout
 
 
-async def test_database_dump_holds_no_api_secret(
+async def test_database_dump_holds_no_secret(
     client, merchant: MerchantKeys, database_url: str
 ) -> None:
     # Use the keys, so every table that could hold one has rows.
@@ -102,9 +102,19 @@ async def test_database_dump_holds_no_api_secret(
     await client.post(
         "/v1/checkout/sessions", json={}, headers={**merchant.auth(), "Idempotency-Key": "dump"}
     )
+    # A webhook secret is returned once, and replayed under an Idempotency-Key: its stored
+    # copies (endpoint row and idempotency record) must both be encrypted.
+    hook_headers = {**merchant.auth(), "Idempotency-Key": "hook-1"}
+    hook_body = {"url": "https://93.184.215.14/hooks", "enabled_events": ["*"]}
+    created = await client.post("/v1/webhook_endpoints", json=hook_body, headers=hook_headers)
+    assert created.status_code == 200, await created.get_json()
+    secret = (await created.get_json())["secret"]
+    replay = await client.post("/v1/webhook_endpoints", json=hook_body, headers=hook_headers)
+    assert (await replay.get_json())["secret"] == secret
     if database_url.startswith("sqlite"):
         await connections.get("sqlite").execute_script("PRAGMA wal_checkpoint(FULL);")
     dump = _dump(database_url)
     assert not re.search(r"sk_(test|live)_[A-Za-z0-9]{12,}", dump)
+    assert "whsec_" not in dump and secret.removeprefix("whsec_")[:16] not in dump
     assert merchant.test_secret[8:] not in dump and merchant.live_secret[8:] not in dump
     assert await Merchant.filter(id=merchant.merchant.id).exists()
