@@ -35,7 +35,7 @@ class RpcProxy:
 
     async def start(self) -> RpcProxy:
         app = web.Application()
-        app.router.add_post("/", self._handle)
+        app.router.add_post("/{tail:.*}", self._handle)  # providers put API keys in paths
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

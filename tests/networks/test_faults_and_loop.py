@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from app.logs import redact
 from app.models import ChainCursor, ChainObservation, Event, Payment
 from app.networks import RpcError
 from app.watcher import ChainWatcher, NetworkLock, run_watcher
@@ -120,3 +121,38 @@ async def test_one_watcher_per_network(database_url: str, dialect: str) -> None:
     finally:
         for lock in (first, second, other):
             await lock.release()
+
+
+async def test_secrets_never_reach_logs(
+    api: Api,
+    chain: DevChain,
+    make_registry: RegistryFactory,
+    proxies: tuple[RpcProxy, RpcProxy],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """RPC URLs (API keys in the path) and the intent-signer key stay out of every log line,
+    even when nodes fail and the watcher fails over."""
+    flaky, healthy = proxies
+    flaky.fail_every = 1  # every request to the first URL fails
+    secret_path = "/v3/kassaTestProviderKey0123456789abcdef"
+    registry = make_registry(
+        rpc_urls=[flaky.url + secret_path, healthy.url + secret_path], rpc_timeout_seconds=1
+    )
+    # At the default level nothing secret is even emitted; at DEBUG, libraries (web3) do
+    # print URLs, and the log handler's redaction (app.logs) must catch them.
+    caplog.set_level("DEBUG")
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    session = await api.session()
+    _, payment = await api.payment(session["id"], "ETH")
+    await watcher.poll_once()
+    await chain.pay(payment)
+    await watcher.poll_once()
+    assert (await Payment.get(id=payment["id"])).status == "confirmed"
+    assert "failing over" in caplog.text
+    emitted_at_info = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= 20)
+    redacted_debug = redact(caplog.text)
+    for secret in ("kassaTestProviderKey", chain.signer_key, chain.signer_key[2:]):
+        assert secret not in emitted_at_info
+        assert secret not in redacted_debug
+    assert chain.signer_key not in repr(registry.settings)
+    assert "kassaTestProviderKey" not in repr(registry.settings)
