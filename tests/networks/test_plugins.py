@@ -211,3 +211,14 @@ def test_core_names_no_chain() -> None:
             if names.search(line) or ids.search(line):
                 offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_known_token_addresses_are_checksummed() -> None:
+    """A typo in a built-in address would almost surely break its EIP-55 checksum."""
+    from eth_utils import is_checksum_address
+
+    from plugins.erc20 import KNOWN_TOKENS
+
+    for (network, symbol), (address, decimals, _) in KNOWN_TOKENS.items():
+        assert is_checksum_address(address), (network, symbol)
+        assert decimals == (18 if symbol == "DAI" else 6)
