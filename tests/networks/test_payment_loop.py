@@ -127,3 +127,18 @@ async def test_create_payment_is_idempotent(api: Api, registry) -> None:
     assert (await first.get_json())["id"] == (await second.get_json())["id"]
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert await Payment.filter(session_id=session["id"]).count() == 1
+
+
+async def test_foreign_logs_are_recorded_but_credit_nothing(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    """A log of the contract that no payment here signed (another gateway on the same
+    contract, a hand-made intent) is kept as an observation and credits nothing."""
+    await watcher.poll_once()
+    intent = await chain.kassa.intent(amount=10**15, session=2**200)
+    await chain.kassa.pay(intent)
+    step = await watcher.poll_once()
+    assert step.logs == 1 and step.attached == [] and step.confirmed == []
+    [observation] = await ChainObservation.filter(network="devnet")
+    assert observation.payment_id is None and "no payment" in observation.mismatch
+    assert observation.amount == 10**15 and observation.canonical
