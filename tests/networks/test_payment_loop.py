@@ -142,3 +142,24 @@ async def test_foreign_logs_are_recorded_but_credit_nothing(
     [observation] = await ChainObservation.filter(network="devnet")
     assert observation.payment_id is None and "no payment" in observation.mismatch
     assert observation.amount == 10**15 and observation.canonical
+
+
+async def test_log_that_differs_from_the_intent_is_not_credited(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    """Same payment ref, different amount (a second signer or a bug): refused and recorded."""
+    session = await api.session()
+    _, payment = await api.payment(session["id"], "ETH")
+    row = await Payment.get(id=payment["id"])
+    await watcher.poll_once()
+    forged = await chain.kassa.intent(
+        amount=row.amount_base_units - 1,
+        session=row.session_nonce,
+        payment_ref=bytes.fromhex(row.payment_ref[2:]),
+    )
+    await chain.kassa.pay(forged)
+    step = await watcher.poll_once()
+    assert step.logs == 1 and step.attached == []
+    [observation] = await ChainObservation.filter(network="devnet")
+    assert observation.payment_id == row.id and observation.mismatch.startswith("amount")
+    assert (await Payment.get(id=row.id)).tx_hash is None
