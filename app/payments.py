@@ -236,12 +236,8 @@ async def check_session_options(
 ) -> None:
     """At session creation: every allowed network is enabled, in the key's mode and payable
     to the merchant, and every currency is payable on one of them; else PaymentRefused.
-
-    A gateway with no network enabled at all is still being set up: nothing is checked.
     """
     registry = current_registry()
-    if not registry.networks:
-        return
     merchant = await Merchant.get(id=merchant_id)
     for key in networks:
         network = registry.network(key)

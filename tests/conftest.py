@@ -8,6 +8,7 @@ turns that into a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -82,9 +83,38 @@ def dialect(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
+# Networks enabled in every test app: a testnet and a mainnet, so both modes can create
+# sessions. Nothing contacts their RPC URL (port 9 on loopback is closed): tests that need a
+# chain enable the devnet on a real anvil themselves (tests/chain.py).
+TEST_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+TEST_PAYOUT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+# A throwaway intent-signer key (anvil's public dev account 9): nothing is ever signed for value.
+TEST_SIGNER_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6"
+TEST_NETWORKS: dict[str, Any] = {
+    "devnet": {
+        "rpc_urls": ["http://127.0.0.1:9"],
+        "contract_address": TEST_CONTRACT,
+        "signer_key": TEST_SIGNER_KEY,
+        "tokens": [
+            {
+                "symbol": "USDC",
+                "address": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+                "decimals": 6,
+            }
+        ],
+    },
+    "ethereum": {
+        "rpc_urls": ["http://127.0.0.1:9"],
+        "contract_address": TEST_CONTRACT,
+        "signer_key": TEST_SIGNER_KEY,
+    },
+}
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
+        "networks": TEST_NETWORKS,
         "public_url": "http://127.0.0.1:8000",
         "run_background_loops": False,
         "secret_key": "test-operator-secret-key-0123456789abcdef",
@@ -120,7 +150,10 @@ class MerchantKeys:
 async def new_merchant(
     name: str = "Acme Shop", payouts: dict[str, str] | None = None
 ) -> MerchantKeys:
-    merchant = await Merchant.create(id=new_id("mer"), name=name, payout_addresses=payouts or {})
+    """A merchant with a test and a live key, paid out on every test network by default."""
+    if payouts is None:
+        payouts = {key: TEST_PAYOUT for key in TEST_NETWORKS}
+    merchant = await Merchant.create(id=new_id("mer"), name=name, payout_addresses=payouts)
     test_key = await create_key(merchant, livemode=False)
     live_key = await create_key(merchant, livemode=True)
     return MerchantKeys(merchant, test_key.secret, live_key.secret)
@@ -178,6 +211,7 @@ def start_live_server(
         "KASSA_RUN_BACKGROUND_LOOPS": "false",
         "KASSA_LOG_LEVEL": "WARNING",
         "KASSA_CONFIG_FILE": str(cwd / "absent.toml"),
+        "KASSA_NETWORKS": json.dumps(TEST_NETWORKS),
         **(extra_env or {}),
     }
     process = subprocess.Popen(

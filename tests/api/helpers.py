@@ -26,9 +26,9 @@ def session_body(**overrides: Any) -> dict[str, Any]:
 async def create_session(
     client: TestClientProtocol, merchant: MerchantKeys, livemode: bool = False, **overrides: Any
 ) -> dict[str, Any]:
-    body = session_body(**overrides)
     if livemode:
-        body.setdefault("success_url", "https://shop.example/ok")
+        overrides.setdefault("allowed_networks", ["ethereum"])
+    body = session_body(**overrides)
     response = await client.post(
         "/v1/checkout/sessions", json=body, headers=merchant.auth(livemode)
     )

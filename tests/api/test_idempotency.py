@@ -58,7 +58,11 @@ async def test_keys_are_scoped_per_api_key(client, merchant: MerchantKeys) -> No
         await client.post("/v1/checkout/sessions", json=session_body(), headers=test_headers)
     ).get_json()
     b = await (
-        await client.post("/v1/checkout/sessions", json=session_body(), headers=live_headers)
+        await client.post(
+            "/v1/checkout/sessions",
+            json=session_body(allowed_networks=["ethereum"]),
+            headers=live_headers,
+        )
     ).get_json()
     assert a["id"] != b["id"] and b["livemode"] is True
 
