@@ -12,14 +12,21 @@ from app.contract import NATIVE_TOKEN, deploy_artifact
 from tests.contract.harness import Kassa, rpc
 
 TOKEN_KINDS = ("native", "erc20", "usdt")
+# anvil refuses contract calls whose `value` nears 2^128 wei with "Insufficient funds for
+# gas * price + value" whatever the balance (seen at 2^128 - 1.8e23; plain transfers up to
+# 2^128 - 1 pass), so a native payment's amount + fee stays below 2^127. Tokens take the
+# whole range; the contract's arithmetic is 256-bit either way.
+ANVIL_MAX_VALUE = 2**127 - 1
 
 
 @st.composite
 def payments(draw: st.DrawFn) -> tuple[str, int, int, int]:
     kind = draw(st.sampled_from(TOKEN_KINDS))
     decimals = draw(st.integers(min_value=0, max_value=24))
-    amount = draw(st.integers(min_value=1, max_value=2**128 - 1))
-    fee = draw(st.integers(min_value=0, max_value=amount))
+    amount_cap = ANVIL_MAX_VALUE if kind == "native" else 2**128 - 1
+    amount = draw(st.integers(min_value=1, max_value=amount_cap))
+    fee_cap = amount if kind != "native" else min(amount, ANVIL_MAX_VALUE - amount)
+    fee = draw(st.integers(min_value=0, max_value=fee_cap))
     return kind, decimals, amount, fee
 
 
