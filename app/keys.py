@@ -35,8 +35,12 @@ async def create_key(merchant: Merchant, livemode: bool) -> CreatedKey:
 
 
 async def find_active_key(secret: str) -> ApiKey | None:
-    """The unrevoked key with this secret, or None; constant work whatever the input."""
-    return await ApiKey.get_or_none(secret_sha256=hash_secret(secret), revoked_at=None)
+    """The unrevoked key with this secret and its merchant (one query), or None."""
+    return (
+        await ApiKey.filter(secret_sha256=hash_secret(secret), revoked_at=None)
+        .select_related("merchant")
+        .first()
+    )
 
 
 async def revoke_key(key_id: str) -> bool:

@@ -232,13 +232,12 @@ async def create_payment(
 
 
 async def check_session_options(
-    merchant_id: str, livemode: bool, networks: list[str], currencies: list[str]
+    merchant: Merchant, livemode: bool, networks: list[str], currencies: list[str]
 ) -> None:
     """At session creation: every allowed network is enabled, in the key's mode and payable
     to the merchant, and every currency is payable on one of them; else PaymentRefused.
     """
     registry = current_registry()
-    merchant = await Merchant.get(id=merchant_id)
     for key in networks:
         network = registry.network(key)
         if network is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import statistics
@@ -28,7 +29,12 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import POSTGRES_ADMIN_URL, start_live_server  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    POSTGRES_ADMIN_URL,
+    TEST_NETWORKS,
+    TEST_PAYOUT,
+    start_live_server,
+)
 
 SESSION_BODY = {
     "amount_fiat": "50.00",
@@ -40,25 +46,52 @@ SESSION_BODY = {
 }
 
 
+def cli_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KASSA_DATABASE_URL": database_url,
+        "KASSA_LOG_LEVEL": "WARNING",
+        "KASSA_NETWORKS": json.dumps(TEST_NETWORKS),
+    }
+
+
 def kassa(database_url: str, *args: str) -> str:
-    env = {**os.environ, "KASSA_DATABASE_URL": database_url, "KASSA_LOG_LEVEL": "WARNING"}
+    env = cli_env(database_url)
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", *args, "--json"],
-        env=env, cwd=REPO, check=True, capture_output=True, text=True,
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return done.stdout.strip().splitlines()[-1]
 
 
 def prepare(database_url: str) -> str:
     """Migrate, create a merchant and a test key; returns the secret."""
-    import json
-
-    env = {**os.environ, "KASSA_DATABASE_URL": database_url, "KASSA_LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, cwd=REPO, check=True,
-                   capture_output=True)
-    merchant = json.loads(kassa(database_url, "merchants", "create", "--name", "Bench"))["id"]
-    return json.loads(kassa(database_url, "keys", "create", "--merchant", merchant,
-                            "--mode", "test"))["secret"]
+    env = cli_env(database_url)
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    merchant = json.loads(
+        kassa(
+            database_url,
+            "merchants",
+            "create",
+            "--name",
+            "Bench",
+            "--payout",
+            f"devnet={TEST_PAYOUT}",
+        )
+    )["id"]
+    return json.loads(
+        kassa(database_url, "keys", "create", "--merchant", merchant, "--mode", "test")
+    )["secret"]
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -66,8 +99,14 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def closed_loop(client: httpx.AsyncClient, method: str, path: str, seconds: float,
-                      concurrency: int, **kwargs: object) -> tuple[float, list[float]]:
+async def closed_loop(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    seconds: float,
+    concurrency: int,
+    **kwargs: object,
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
@@ -83,8 +122,9 @@ async def closed_loop(client: httpx.AsyncClient, method: str, path: str, seconds
     return len(latencies) / (time.perf_counter() - began), latencies
 
 
-async def open_loop(client: httpx.AsyncClient, rate: float, seconds: float,
-                    headers: dict[str, str]) -> tuple[float, list[float]]:
+async def open_loop(
+    client: httpx.AsyncClient, rate: float, seconds: float, headers: dict[str, str]
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     interval = 1.0 / rate
     began = time.perf_counter()
@@ -114,22 +154,34 @@ async def run(label: str, base_url: str, secret: str, args: argparse.Namespace) 
     limits = httpx.Limits(max_connections=args.concurrency * 2)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         await closed_loop(client, "GET", "/healthz", 1, 4)  # warm up
-        base_rps, base_lat = await closed_loop(client, "GET", "/healthz", args.seconds,
-                                               args.concurrency)
+        base_rps, base_lat = await closed_loop(
+            client, "GET", "/healthz", args.seconds, args.concurrency
+        )
         create_rps, create_lat = await closed_loop(
-            client, "POST", "/v1/checkout/sessions", args.seconds, args.concurrency,
-            json=SESSION_BODY, headers=headers,
+            client,
+            "POST",
+            "/v1/checkout/sessions",
+            args.seconds,
+            args.concurrency,
+            json=SESSION_BODY,
+            headers=headers,
         )
         paced_rps, paced_lat = await open_loop(client, args.rate, args.seconds, headers)
     print(f"\n== {label}")
-    print(f"baseline GET /healthz      : {base_rps:8.0f} req/s  p50 {ms(percentile(base_lat, .5))}"
-          f"  p99 {ms(percentile(base_lat, .99))}  (concurrency {args.concurrency})")
-    print(f"POST /v1/checkout/sessions : {create_rps:8.0f} req/s  p50 {ms(percentile(create_lat, .5))}"
-          f"  p99 {ms(percentile(create_lat, .99))}")
+    print(
+        f"baseline GET /healthz      : {base_rps:8.0f} req/s  p50 {ms(percentile(base_lat, 0.5))}"
+        f"  p99 {ms(percentile(base_lat, 0.99))}  (concurrency {args.concurrency})"
+    )
+    print(
+        f"POST /v1/checkout/sessions : {create_rps:8.0f} req/s  p50 {ms(percentile(create_lat, 0.5))}"
+        f"  p99 {ms(percentile(create_lat, 0.99))}"
+    )
     print(f"ratio create/baseline      : {create_rps / base_rps:8.0%}  (target >= 50 %)")
-    print(f"open loop at {args.rate:.0f} req/s      : {paced_rps:8.0f} req/s  p50 "
-          f"{ms(statistics.median(paced_lat))}  p99 {ms(percentile(paced_lat, .99))}"
-          "  (target p99 < 25 ms on PostgreSQL)")
+    print(
+        f"open loop at {args.rate:.0f} req/s      : {paced_rps:8.0f} req/s  p50 "
+        f"{ms(statistics.median(paced_lat))}  p99 {ms(percentile(paced_lat, 0.99))}"
+        "  (target p99 < 25 ms on PostgreSQL)"
+    )
 
 
 async def main() -> None:

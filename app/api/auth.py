@@ -11,7 +11,7 @@ from quart import g, request
 
 from app.api.errors import ApiError
 from app.keys import find_active_key
-from app.models import ApiKey
+from app.models import ApiKey, Merchant
 
 # Refreshing `last_used_at` on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -20,8 +20,12 @@ _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 @dataclass(frozen=True, slots=True)
 class Caller:
     api_key: ApiKey
-    merchant_id: str
+    merchant: Merchant
     livemode: bool
+
+    @property
+    def merchant_id(self) -> str:
+        return self.merchant.id
 
 
 def _invalid_key() -> ApiError:
@@ -71,7 +75,7 @@ async def authenticate() -> Caller:
     now = dt.datetime.now(dt.UTC)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await ApiKey.filter(id=key.id).update(last_used_at=now)
-    caller = Caller(api_key=key, merchant_id=key.merchant_id, livemode=key.livemode)
+    caller = Caller(api_key=key, merchant=key.merchant, livemode=key.livemode)
     g.caller = caller
     return caller
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel, ValidationError
 from quart import g, request
 
-from app.api.errors import ApiError, invalid_request
+from app.api.errors import ApiError, from_validation_error, invalid_request
 
 MAX_DEPTH = 8  # deeper input is refused before any model sees it
 MAX_PARAMS = 1000
@@ -42,6 +43,17 @@ async def body_params() -> dict[str, Any]:
         )
     g.body_params = params
     return params
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def validate(model: type[P], params: dict[str, Any]) -> P:
+    """Parameters as `model`, or the first problem as a 400 naming the parameter."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as error:
+        raise from_validation_error(error) from None
 
 
 def query_params() -> dict[str, Any]:

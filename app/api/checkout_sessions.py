@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ValidationError
 from quart import Blueprint, Response, current_app, g, request
 
 from app.api.auth import authenticate, current_caller
-from app.api.bodies import body_params, query_params
+from app.api.bodies import body_params, query_params, validate
 from app.api.errors import (
     ApiError,
-    from_validation_error,
     invalid_request,
     json_response,
     not_found,
@@ -21,22 +18,13 @@ from app.api.errors import (
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, EmptyParams
-from app.models import CheckoutSession, new_id
+from app.models import CheckoutSession, Merchant, new_id
 from app.money import FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
 from app.workers import payment_in_flight
 
 blueprint = Blueprint("checkout_sessions", __name__)
-
-P = TypeVar("P", bound=BaseModel)
-
-
-def validate(model: type[P], params: dict[str, Any]) -> P:
-    try:
-        return model.model_validate(params)
-    except ValidationError as error:
-        raise from_validation_error(error) from None
 
 
 def _fiat_amount(params: CheckoutSessionCreate) -> FiatAmount:
@@ -82,14 +70,14 @@ async def _scoped_session(session_id: str) -> CheckoutSession:
 
 
 async def _check_payment_options(
-    params: CheckoutSessionCreate, merchant_id: str, livemode: bool
+    params: CheckoutSessionCreate, merchant: Merchant, livemode: bool
 ) -> None:
     """Networks and currencies must be enabled, in the mode, and payable to the merchant."""
     from app.payments import PaymentRefused, check_session_options
 
     try:
         await check_session_options(
-            merchant_id,
+            merchant,
             livemode,
             list(dict.fromkeys(params.allowed_networks)),
             list(dict.fromkeys(params.allowed_crypto_currencies)),
@@ -109,7 +97,7 @@ async def _create_checkout_session() -> Response:
     params = validate(CheckoutSessionCreate, await body_params())
     amount = _fiat_amount(params)
     _require_https_in_live_mode(params, caller.livemode)
-    await _check_payment_options(params, caller.merchant_id, caller.livemode)
+    await _check_payment_options(params, caller.merchant, caller.livemode)
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")

@@ -7,8 +7,7 @@ from typing import Any
 from quart import Blueprint, Response
 
 from app.api.auth import authenticate
-from app.api.bodies import query_params
-from app.api.checkout_sessions import validate
+from app.api.bodies import query_params, validate
 from app.api.errors import json_response
 from app.api.schemas import EmptyParams
 from app.models import ChainCursor

@@ -5,8 +5,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, g
 
 from app.api.auth import authenticate, current_caller
-from app.api.bodies import body_params, query_params
-from app.api.checkout_sessions import validate
+from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, json_response, not_found
 from app.api.idempotency import run_idempotent
 from app.api.schemas import EmptyParams, PaymentCreate

@@ -8,8 +8,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app
 
 from app.api.auth import authenticate, current_caller
-from app.api.bodies import body_params, query_params
-from app.api.checkout_sessions import validate
+from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, invalid_request, json_response, not_found
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
