@@ -71,8 +71,14 @@ def find_anvil() -> str:
     raise DevnetError(f"anvil not found at {NPM_ANVIL} nor on PATH: run `npm ci` first")
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """Pre-exec hook: Linux sends anvil SIGTERM if `kassa dev` dies, even by SIGKILL."""
+def die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook: Linux sends the child SIGTERM when its parent dies, even by SIGKILL
+    (where no Python cleanup runs); None where prctl is unavailable.
+
+    libc is resolved here, in the parent: the hook runs between fork and exec. Linux sends the
+    signal when the *thread* that started the child exits, so start children from a thread
+    that outlives them (the main thread).
+    """
     try:
         prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
@@ -120,7 +126,7 @@ class Anvil:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent(),
+                preexec_fn=die_with_parent(),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

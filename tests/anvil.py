@@ -13,23 +13,22 @@ Linux - when the Python process dies (parent-death signal), so no anvil outlives
 from __future__ import annotations
 
 import atexit
-import ctypes
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 from eth_utils import to_checksum_address
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-NPM_ANVIL = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+from app.devnet import DevnetError, die_with_parent, find_anvil
+
+# The app's devnet launcher owns finding anvil and tying its life to ours; tests reuse it.
+AnvilNotFound = DevnetError
 DEFAULT_CHAIN_ID = 31337
 
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
@@ -37,42 +36,8 @@ _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 _RESERVED_OPTIONS = ("--host", "--port", "-p", "--chain-id", "--config-out", "--accounts", "-a")
 
 
-class AnvilNotFound(RuntimeError):
-    """Neither the npm-installed anvil nor an `anvil` on PATH exists."""
-
-
 class AnvilStartError(RuntimeError):
     """anvil exited or did not start listening in time."""
-
-
-def find_anvil() -> str:
-    """The anvil binary: the one pinned in node_modules first, then `anvil` on PATH."""
-    if NPM_ANVIL.is_file() and os.access(NPM_ANVIL, os.X_OK):
-        return str(NPM_ANVIL)
-    on_path = shutil.which("anvil")
-    if on_path:
-        return on_path
-    raise AnvilNotFound(f"anvil not found at {NPM_ANVIL} nor on PATH (run `npm install`)")
-
-
-def _parent_death_signal() -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to SIGTERM anvil when its parent dies, even by SIGKILL
-    (where no Python cleanup runs); None where prctl is unavailable.
-
-    libc is resolved here, in the parent: the hook runs between fork and exec and should do
-    no more than one C call. Linux sends the signal when the *thread* that started the child
-    exits, so start nodes from a thread that outlives them (the main thread, in tests).
-    """
-    try:
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-    return hook
 
 
 class AnvilNode:
@@ -140,7 +105,7 @@ class AnvilNode:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_parent_death_signal(),
+                preexec_fn=die_with_parent(),
             )
         atexit.register(self.stop)
         try:
