@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def healthz() -> Response:
         """Liveness for load balancers; touches no database (also the benchmark baseline)."""
         return Response('{"status": "ok"}', content_type="application/json")
+
     app.register_blueprint(checkout)
     app.jinja_env.globals["static_url"] = static_url
     app.after_request(compress_response)

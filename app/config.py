@@ -107,7 +107,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     dev_mode: bool = Field(
         default=False,
-        description="Set by `kassa dev`: enables the devnet test-wallet button. Never in production.",
+        description="Set by `kassa dev`: enables the devnet test-wallet button. Not in production.",
     )
     checkout_payments_per_session_burst: int = Field(default=5, ge=1)
     checkout_payments_per_session_refill_seconds: float = Field(

@@ -12,16 +12,34 @@ from app.keys import hash_secret
 from app.models import ApiKey, Merchant
 
 
-def kassa(database_url: str, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def kassa(
+    database_url: str, cwd: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
     env.update(KASSA_DATABASE_URL=database_url, KASSA_CONFIG_FILE=str(cwd / "none.toml"))
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=check, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
 
 
 async def test_merchants_and_keys(app, database_url: str, tmp_path: Path) -> None:
-    out = kassa(database_url, tmp_path, "merchants", "create", "--name", "Café Ünïcode",
-                "--payout", "devnet=0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--json")
+    out = kassa(
+        database_url,
+        tmp_path,
+        "merchants",
+        "create",
+        "--name",
+        "Café Ünïcode",
+        "--payout",
+        "devnet=0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "--json",
+    )
     merchant_id = json.loads(out.stdout)["id"]
     assert merchant_id.startswith("mer_")
     merchant = await Merchant.get(id=merchant_id)
@@ -29,8 +47,19 @@ async def test_merchants_and_keys(app, database_url: str, tmp_path: Path) -> Non
     assert merchant.payout_addresses == {"devnet": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"}
 
     for mode in ("test", "live"):
-        created = json.loads(kassa(database_url, tmp_path, "keys", "create", "--merchant",
-                                   merchant_id, "--mode", mode, "--json").stdout)
+        created = json.loads(
+            kassa(
+                database_url,
+                tmp_path,
+                "keys",
+                "create",
+                "--merchant",
+                merchant_id,
+                "--mode",
+                mode,
+                "--json",
+            ).stdout
+        )
         assert set(created) == {"id", "secret"}
         assert created["secret"].startswith(f"sk_{mode}_")
         assert len(created["secret"]) >= len(f"sk_{mode}_") + 22  # ≥ 128 random bits
@@ -46,11 +75,29 @@ async def test_merchants_and_keys(app, database_url: str, tmp_path: Path) -> Non
 
 
 async def test_cli_errors_are_plain(app, database_url: str, tmp_path: Path) -> None:
-    missing = kassa(database_url, tmp_path, "keys", "create", "--merchant", "mer_nope",
-                    "--mode", "test", check=False)
+    missing = kassa(
+        database_url,
+        tmp_path,
+        "keys",
+        "create",
+        "--merchant",
+        "mer_nope",
+        "--mode",
+        "test",
+        check=False,
+    )
     assert missing.returncode == 2 and "no merchant" in missing.stderr
-    bad_payout = kassa(database_url, tmp_path, "merchants", "create", "--name", "x",
-                       "--payout", "nonsense", check=False)
+    bad_payout = kassa(
+        database_url,
+        tmp_path,
+        "merchants",
+        "create",
+        "--name",
+        "x",
+        "--payout",
+        "nonsense",
+        check=False,
+    )
     assert bad_payout.returncode == 2 and "NETWORK=ADDRESS" in bad_payout.stderr
     assert "Traceback" not in missing.stderr + bad_payout.stderr
 

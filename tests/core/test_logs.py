@@ -22,8 +22,15 @@ SECRETS = [
 @pytest.mark.parametrize("secret", SECRETS)
 def test_redact(secret: str) -> None:
     text = redact(f"calling {secret} now")
-    for fragment in ("2W9Gbt8X", "AbCdEfGh", "MfKQ9r8G", "59c6995e", "9aa3d95b", "hunter2",
-                     "topsecret"):
+    for fragment in (
+        "2W9Gbt8X",
+        "AbCdEfGh",
+        "MfKQ9r8G",
+        "59c6995e",
+        "9aa3d95b",
+        "hunter2",
+        "topsecret",
+    ):
         assert fragment not in text
     assert text.startswith("calling ") and text.endswith(" now")
 
