@@ -54,3 +54,6 @@ def configure_logging(level: str = "INFO") -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Libraries' routine chatter (connection set-up and shutdown) only when debugging.
+    for noisy in ("tortoise", "aiosqlite", "web3.providers"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
