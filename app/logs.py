@@ -55,5 +55,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Libraries' routine chatter (connection set-up and shutdown) only when debugging.
+    quiet = root.level > logging.DEBUG
     for noisy in ("tortoise", "aiosqlite", "web3.providers"):
-        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
+        logging.getLogger(noisy).setLevel(logging.WARNING if quiet else logging.NOTSET)
