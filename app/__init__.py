@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from app import objects as _objects  # noqa: F401 - registers event snapshots
 from app.api import api
-from app.api.errors import ApiError, error_response
+from app.api.errors import ApiError, error_response, internal_error
 from app.checkout import STATIC_DIR, TEMPLATES_DIR, checkout, compress_response, static_url
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
@@ -47,7 +47,7 @@ def _api_error_for_http(exc: HTTPException) -> ApiError:
         )
     if status < 500:
         return ApiError(status, "invalid_request_error", "invalid_request", exc.description or "")
-    return ApiError(status, "api_error", "internal_error", "An internal error occurred.")
+    return internal_error()
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -96,9 +96,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         if isinstance(exc, HTTPException):
             return await handle_http_exception(exc)
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(
-            ApiError(500, "api_error", "internal_error", "An internal error occurred.")
-        )
+        return error_response(internal_error())
 
     @app.before_serving
     async def start() -> None:

@@ -374,7 +374,7 @@ async def run_dev(host: str | None, port: int | None, as_json: bool) -> None:
     from app import create_app
     from app.checkout.devwallet import CONFIG_KEY, DevWallet
     from app.db import close_database, migrate, open_database
-    from app.server import hypercorn_config
+    from app.server import hypercorn_config, stop_on_signals
 
     base = load_settings()
     host = host or base.host
@@ -383,10 +383,7 @@ async def run_dev(host: str | None, port: int | None, as_json: bool) -> None:
     state_dir = Path.cwd() / STATE_DIR
     state_dir.mkdir(exist_ok=True)
     anvil = Anvil(state_dir)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await asyncio.to_thread(anvil.start)
     try:
         w3 = AsyncWeb3(AsyncHTTPProvider(anvil.rpc_url))

@@ -23,15 +23,18 @@ def hypercorn_config(settings: Settings) -> Config:
     return config
 
 
-async def serve(settings: Settings, shutdown: asyncio.Event | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (or `shutdown` is set)."""
-    stop = shutdown or asyncio.Event()
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: how `serve`, `worker` and `dev` learn to stop."""
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    stop = stop_on_signals()
     await hypercorn_serve(
         create_app(settings), hypercorn_config(settings), shutdown_trigger=stop.wait
     )  # type: ignore[arg-type]

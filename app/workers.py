@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -126,10 +125,9 @@ async def run_worker(settings: Settings) -> None:
     registry = start_registry(settings)
     await open_database(settings.database_url)
     loops = start_background_loops(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    from app.server import stop_on_signals  # app.server imports the app, which imports us
+
+    stop = stop_on_signals()
     try:
         await stop.wait()
     finally:

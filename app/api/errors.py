@@ -56,6 +56,11 @@ def invalid_request(code: str, message: str, param: str | None = None) -> ApiErr
     return ApiError(400, "invalid_request_error", code, message, param)
 
 
+def internal_error() -> ApiError:
+    """Our fault; the details go to the log, never to the caller."""
+    return ApiError(500, "api_error", "internal_error", "An internal error occurred.")
+
+
 def not_found(what: str, object_id: str, param: str = "id") -> ApiError:
     return ApiError(
         404, "invalid_request_error", "resource_missing", f"No such {what}: '{object_id}'", param

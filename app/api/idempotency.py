@@ -20,7 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from app.api.auth import current_caller
 from app.api.bodies import body_params
-from app.api.errors import ApiError, error_response
+from app.api.errors import ApiError, error_response, internal_error
 from app.models import IdempotencyRecord
 from app.secretbox import SecretBox
 
@@ -133,9 +133,7 @@ async def run_idempotent(
         response = error_response(error)
     except Exception:
         current_app.logger.exception("request failed under Idempotency-Key")
-        response = error_response(
-            ApiError(500, "api_error", "internal_error", "An internal error occurred.")
-        )
+        response = error_response(internal_error())
     body = await response.get_data(as_text=True)
     if response.status_code == 400 and '"invalid_request_error"' in body:
         await IdempotencyRecord.filter(id=record.id).delete()
