@@ -36,6 +36,19 @@ class PaymentStatus(StrEnum):
     EXPIRED = "expired"  # the chain passed its deadline with no transaction; terminal
 
 
+class EventType(StrEnum):
+    """What an `Event` reports; the names merchants subscribe webhook endpoints to."""
+
+    CHECKOUT_SESSION_COMPLETED = "checkout.session.completed"  # a confirmed payment matched it
+    CHECKOUT_SESSION_EXPIRED = "checkout.session.expired"  # its time ran out unpaid
+    CHECKOUT_SESSION_CANCELED = "checkout.session.canceled"  # the shopper or merchant gave up
+    PAYMENT_CREATED = "payment.created"  # prepared for a session, nothing seen on chain yet
+    PAYMENT_PENDING = "payment.pending"  # its transaction is seen, not final yet
+    PAYMENT_REORGED = "payment.reorged"  # a seen transaction left the canonical chain
+    PAYMENT_CONFIRMED = "payment.confirmed"  # its transaction is final on chain
+    PAYMENT_EXPIRED = "payment.expired"  # the chain passed its deadline with no transaction
+
+
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
     SessionStatus.OPEN: frozenset(
         {SessionStatus.COMPLETED, SessionStatus.EXPIRED, SessionStatus.CANCELED}
