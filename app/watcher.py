@@ -41,7 +41,7 @@ from app.states import (
 )
 
 if TYPE_CHECKING:
-    from app.workers import BackgroundLoops
+    from app.loops import BackgroundLoops
 
 log = logging.getLogger("kassa.watcher")
 

@@ -21,8 +21,8 @@ from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, Em
 from app.models import CheckoutSession, Merchant, new_id
 from app.money import FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
+from app.sessions import payment_in_flight
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
-from app.workers import payment_in_flight
 
 blueprint = Blueprint("checkout_sessions", __name__)
 

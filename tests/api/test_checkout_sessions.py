@@ -7,8 +7,8 @@ import datetime as dt
 
 from app.keys import revoke_key
 from app.models import ApiKey, CheckoutSession, Event
+from app.sessions import expire_due_sessions
 from app.states import SessionStatus
-from app.workers import expire_due_sessions
 from tests.api.helpers import assert_error, create_session, session_body
 from tests.conftest import MerchantKeys, new_merchant
 

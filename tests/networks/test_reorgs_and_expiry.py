@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment, SessionNonce
+from app.sessions import expire_due_sessions
 from app.watcher import ChainWatcher
-from app.workers import expire_due_sessions
 from tests.chain import DEVNET, DevChain
 from tests.networks.conftest import Api, RegistryFactory, event_types
 

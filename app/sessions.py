@@ -1,0 +1,47 @@
+"""Checkout-session services: what the API, the checkout, the dashboard and the loops call."""
+
+from __future__ import annotations
+
+from app.models import CheckoutSession, Payment
+from app.states import (
+    ConcurrentTransition,
+    EventType,
+    PaymentStatus,
+    SessionStatus,
+    transition,
+    utcnow,
+)
+
+EXPIRY_BATCH = 200
+
+
+async def payment_in_flight(session_id: str) -> bool:
+    """A payment of the session has a transaction on chain that is not final yet."""
+    return await Payment.filter(
+        session_id=session_id, status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+    ).exists()
+
+
+async def expire_due_sessions() -> int:
+    """Expire open sessions past `expires_at`; returns how many this call expired."""
+    # Not while a transaction is seen but not yet final: it may still complete. Excluded in
+    # the query, so a batch full of such sessions never holds back the others.
+    in_flight = await Payment.filter(
+        status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+    ).values_list("session_id", flat=True)
+    due = (
+        await CheckoutSession.filter(status=SessionStatus.OPEN, expires_at__lte=utcnow())
+        .exclude(id__in=list(in_flight))
+        .order_by("expires_at")
+        .limit(EXPIRY_BATCH)
+    )
+    expired = 0
+    for session in due:
+        if await payment_in_flight(session.id):
+            continue  # a transaction appeared since the query
+        try:
+            await transition(session, SessionStatus.EXPIRED, EventType.CHECKOUT_SESSION_EXPIRED)
+            expired += 1
+        except ConcurrentTransition:
+            continue  # completed, canceled or expired by someone else meanwhile
+    return expired
