@@ -1,4 +1,4 @@
-"""Who is calling: API keys from `Authorization: Bearer` or HTTP Basic."""
+"""Who is calling (API keys from `Authorization: Bearer` or HTTP Basic), and what they own."""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ import base64
 import binascii
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeVar
 
 from quart import g, request
+from tortoise.fields import CharField
+from tortoise.models import Model
 
-from app.api.errors import ApiError
+from app.api.errors import ApiError, not_found
 from app.keys import find_active_key
 from app.models import ApiKey, Merchant
+
+OwnedModel = TypeVar("OwnedModel", bound=Model)
 
 # Refreshing `last_used_at` on every request would turn each read into a write.
 _LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -83,3 +88,22 @@ async def authenticate() -> Caller:
 def current_caller() -> Caller:
     caller: Caller = g.caller
     return caller
+
+
+async def owned_by_caller(
+    model: type[OwnedModel], object_id: str, what: str, param: str = "id"
+) -> OwnedModel:
+    """The caller's object in the caller's mode; anything else is the same plain 404."""
+    primary_key = model._meta.pk
+    assert isinstance(primary_key, CharField), f"{model.__name__} ids are not strings"
+    if len(object_id) > primary_key.max_length or not object_id.isprintable():
+        # No such id can exist, and the database would refuse the value rather than answer
+        # "none"; echoed escaped and cut short so the message stays printable and small.
+        raise not_found(what, object_id.encode("unicode_escape").decode()[:64], param)
+    caller = current_caller()
+    found = await model.get_or_none(
+        id=object_id, merchant_id=caller.merchant_id, livemode=caller.livemode
+    )
+    if found is None:
+        raise not_found(what, object_id, param)
+    return found

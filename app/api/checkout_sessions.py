@@ -7,20 +7,16 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, current_app, g, request
 
-from app.api.auth import authenticate, current_caller
+from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
-from app.api.errors import (
-    ApiError,
-    invalid_request,
-    json_response,
-    not_found,
-)
+from app.api.errors import ApiError, invalid_request, json_response, refusal_error
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, EmptyParams
 from app.models import CheckoutSession, Merchant, new_id
 from app.money import FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
+from app.payments import PaymentRefused, check_session_options
 from app.sessions import payment_in_flight
 from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
 
@@ -56,25 +52,10 @@ def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -
             raise invalid_request("url_invalid", f"{name} must use https in live mode.", name)
 
 
-async def _scoped_session(session_id: str) -> CheckoutSession:
-    """The caller's session in the caller's mode; anything else is a plain 404."""
-    caller = current_caller()
-    if len(session_id) > 64 or not session_id.isprintable():
-        raise not_found("checkout session", session_id.encode("unicode_escape").decode()[:64])
-    session = await CheckoutSession.get_or_none(
-        id=session_id, merchant_id=caller.merchant_id, livemode=caller.livemode
-    )
-    if session is None:
-        raise not_found("checkout session", session_id)
-    return session
-
-
 async def _check_payment_options(
     params: CheckoutSessionCreate, merchant: Merchant, livemode: bool
 ) -> None:
     """Networks and currencies must be enabled, in the mode, and payable to the merchant."""
-    from app.payments import PaymentRefused, check_session_options
-
     try:
         await check_session_options(
             merchant,
@@ -83,7 +64,7 @@ async def _check_payment_options(
             list(dict.fromkeys(params.allowed_crypto_currencies)),
         )
     except PaymentRefused as error:
-        raise invalid_request(error.code, error.message, error.param) from None
+        raise refusal_error(error) from None
 
 
 @blueprint.post("/checkout/sessions")
@@ -127,7 +108,8 @@ async def _create_checkout_session() -> Response:
 async def retrieve_checkout_session(session_id: str) -> Response:
     await authenticate()
     validate(EmptyParams, query_params())
-    return json_response(checkout_session_object(await _scoped_session(session_id)))
+    session = await owned_by_caller(CheckoutSession, session_id, "checkout session")
+    return json_response(checkout_session_object(session))
 
 
 @blueprint.get("/checkout/sessions")
@@ -147,7 +129,7 @@ async def expire_checkout_session(session_id: str) -> Response:
 
     async def expire() -> Response:
         validate(EmptyParams, await body_params())
-        session = await _scoped_session(session_id)
+        session = await owned_by_caller(CheckoutSession, session_id, "checkout session")
         try:
             if session.status == SessionStatus.OPEN and await payment_in_flight(session.id):
                 raise ApiError(
@@ -167,7 +149,7 @@ async def expire_checkout_session(session_id: str) -> Response:
                 )
                 return json_response(checkout_session_object(session))
         except ConcurrentTransition:
-            session = await _scoped_session(session_id)
+            session = await owned_by_caller(CheckoutSession, session_id, "checkout session")
         raise ApiError(
             400,
             "invalid_request_error",

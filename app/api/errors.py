@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from quart import Response
@@ -65,6 +65,21 @@ def not_found(what: str, object_id: str, param: str = "id") -> ApiError:
     return ApiError(
         404, "invalid_request_error", "resource_missing", f"No such {what}: '{object_id}'", param
     )
+
+
+class Refusal(Protocol):
+    """What a service raises when it refuses a request (e.g. `app.payments.PaymentRefused`)."""
+
+    status: int
+    code: str
+    message: str
+    param: str | None
+
+
+def refusal_error(refusal: Refusal) -> ApiError:
+    """A service's refusal as the API error it is: the caller's (4xx) or ours (5xx)."""
+    kind = "invalid_request_error" if refusal.status < 500 else "api_error"
+    return ApiError(refusal.status, kind, refusal.code, refusal.message, refusal.param)
 
 
 def json_response(
