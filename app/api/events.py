@@ -6,9 +6,9 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from app.api.auth import authenticate, current_caller
+from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
-from app.api.errors import invalid_request, json_response, not_found
+from app.api.errors import invalid_request, json_response
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import EmptyParams, EventListParams, EventResend
@@ -19,16 +19,6 @@ from app.states import utcnow
 from app.webhooks import event_matches, schedule_redelivery
 
 blueprint = Blueprint("events", __name__)
-
-
-async def _scoped_event(event_id: str) -> Event:
-    caller = current_caller()
-    event = await Event.get_or_none(
-        id=event_id, merchant_id=caller.merchant_id, livemode=caller.livemode
-    )
-    if event is None:
-        raise not_found("event", event_id)
-    return event
 
 
 @blueprint.get("/events")
@@ -48,7 +38,7 @@ async def list_events() -> Response:
 async def retrieve_event(event_id: str) -> Response:
     await authenticate()
     validate(EmptyParams, query_params())
-    return json_response(event_object(await _scoped_event(event_id)))
+    return json_response(event_object(await owned_by_caller(Event, event_id, "event")))
 
 
 @blueprint.post("/events/<event_id>/resend")
@@ -58,16 +48,14 @@ async def resend_event(event_id: str) -> Response:
     async def resend() -> Response:
         caller = current_caller()
         params = validate(EventResend, await body_params())
-        event = await _scoped_event(event_id)
+        event = await owned_by_caller(Event, event_id, "event")
         endpoints = WebhookEndpoint.filter(
             merchant_id=caller.merchant_id, livemode=caller.livemode, status="enabled"
         )
         if params.endpoint is not None:
-            named = await WebhookEndpoint.get_or_none(
-                id=params.endpoint, merchant_id=caller.merchant_id, livemode=caller.livemode
+            named = await owned_by_caller(
+                WebhookEndpoint, params.endpoint, "webhook endpoint", "endpoint"
             )
-            if named is None:
-                raise not_found("webhook endpoint", params.endpoint, "endpoint")
             if named.status != "enabled":
                 raise invalid_request(
                     "webhook_endpoint_disabled",

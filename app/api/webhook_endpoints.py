@@ -7,9 +7,9 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app
 
-from app.api.auth import authenticate, current_caller
+from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
-from app.api.errors import ApiError, invalid_request, json_response, not_found
+from app.api.errors import ApiError, invalid_request, json_response
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import (
@@ -70,16 +70,6 @@ async def _check_target(url: str, livemode: bool) -> None:
         raise invalid_request("url_invalid", error.message, "url") from None
 
 
-async def _scoped_endpoint(endpoint_id: str) -> WebhookEndpoint:
-    caller = current_caller()
-    endpoint = await WebhookEndpoint.get_or_none(
-        id=endpoint_id, merchant_id=caller.merchant_id, livemode=caller.livemode
-    )
-    if endpoint is None:
-        raise not_found("webhook endpoint", endpoint_id)
-    return endpoint
-
-
 @blueprint.post("/webhook_endpoints")
 async def create_webhook_endpoint() -> Response:
     await authenticate()
@@ -122,7 +112,8 @@ async def _create_webhook_endpoint() -> Response:
 async def retrieve_webhook_endpoint(endpoint_id: str) -> Response:
     await authenticate()
     validate(EmptyParams, query_params())
-    return json_response(webhook_endpoint_object(await _scoped_endpoint(endpoint_id)))
+    endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
+    return json_response(webhook_endpoint_object(endpoint))
 
 
 @blueprint.get("/webhook_endpoints")
@@ -141,7 +132,7 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
     async def update() -> Response:
         caller = current_caller()
         params = validate(WebhookEndpointUpdate, await body_params())
-        endpoint = await _scoped_endpoint(endpoint_id)
+        endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
         status: str | None = params.status
         if params.disabled is not None:
             wanted = "disabled" if params.disabled else "enabled"
@@ -179,7 +170,7 @@ async def delete_webhook_endpoint(endpoint_id: str) -> Response:
 
     async def delete() -> Response:
         validate(EmptyParams, await body_params())
-        endpoint = await _scoped_endpoint(endpoint_id)
+        endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
         # Deliveries and attempts go with it (ON DELETE CASCADE); an in-flight attempt's
         # result then updates nothing.
         await WebhookEndpoint.filter(id=endpoint.id).delete()
@@ -195,7 +186,7 @@ async def rotate_webhook_secret(endpoint_id: str) -> Response:
     async def rotate() -> Response:
         params = validate(WebhookSecretRotate, await body_params())
         box = _box()
-        endpoint = await _scoped_endpoint(endpoint_id)
+        endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
         now = utcnow()
         secret = new_signing_secret()
         kept = rotated_secrets(box, endpoint, secret, dt.timedelta(seconds=params.expires_in), now)
@@ -230,7 +221,7 @@ async def render_deliveries(page: dict[str, Any], rows_by_id: dict[str, Any]) ->
 async def list_webhook_deliveries(endpoint_id: str) -> Response:
     await authenticate()
     params = validate(ListParams, query_params())
-    endpoint = await _scoped_endpoint(endpoint_id)
+    endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
     rows: dict[str, WebhookDelivery] = {}
 
     def remember(delivery: WebhookDelivery) -> dict[str, Any]:
