@@ -197,13 +197,14 @@ async def cmd_listen(args: argparse.Namespace, settings: Settings) -> None:
 
     import httpx
 
-    from app.webhooks import ListenError, forward_events
+    from app.http import outbound_client
+    from app.webhooks.listen import ListenError, forward_events
 
     api_key = args.api_key or os.environ.get("KASSA_API_KEY", "")
     if not api_key:
         raise CliError("give --api-key sk_test_... or set KASSA_API_KEY")
     api_base = (args.api_base or settings.base_url).rstrip("/")
-    async with httpx.AsyncClient(base_url=api_base, timeout=15.0, trust_env=False) as api:
+    async with outbound_client(base_url=api_base, timeout=15.0, follow_redirects=False) as api:
         try:
             await forward_events(
                 api,

@@ -16,9 +16,8 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-import httpx
-
 from app.hookspecs import hookimpl
+from app.http import outbound_client
 from app.money import FiatAmount, currency_exponent
 from app.networks import PriceSource
 
@@ -91,7 +90,10 @@ class CoinGeckoSource:
         if coin is None:
             return None
         vs = fiat.lower()
-        async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+        # A URL the operator configured, so no SSRF guard; their proxy settings apply.
+        async with outbound_client(
+            timeout=self.timeout, follow_redirects=False, trust_env=True
+        ) as client:
             response = await client.get(
                 f"{self.base_url}/simple/price", params={"ids": coin, "vs_currencies": vs}
             )

@@ -1,8 +1,9 @@
-"""Status vocabularies, the allowed transitions, and `transition()`: the only status writer.
+"""Status vocabularies, event types, the allowed transitions, and `transition()`.
 
-Watchers, plugins and API handlers report facts; this module decides what they mean for
-statuses. Every change writes its `Event` in the same database transaction, so an event
-exists exactly when its change committed.
+`transition()` is the only writer of session and payment statuses. Watchers, plugins and API
+handlers report facts; this module decides what they mean for statuses. Every change writes
+its `Event` in the same database transaction, so an event exists exactly when its change
+committed. Webhook endpoint and delivery statuses are written by `app.webhooks`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ class EventType(StrEnum):
     PAYMENT_REORGED = "payment.reorged"  # a seen transaction left the canonical chain
     PAYMENT_CONFIRMED = "payment.confirmed"  # its transaction is final on chain
     PAYMENT_EXPIRED = "payment.expired"  # the chain passed its deadline with no transaction
+
+
+class WebhookEndpointStatus(StrEnum):
+    """Whether an endpoint is sent events."""
+
+    ENABLED = "enabled"  # owed every subscribed event
+    DISABLED = "disabled"  # by the merchant, or after it answered 410 Gone; owed nothing
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one event's delivery to one endpoint stands."""
+
+    PENDING = "pending"  # due at next_attempt_at (first try or a retry)
+    SUCCEEDED = "succeeded"  # the endpoint answered 2xx; terminal until a manual resend
+    FAILED = "failed"  # retries ran out or the endpoint answered 410; terminal until a resend
 
 
 SESSION_TRANSITIONS: dict[str, frozenset[str]] = {

@@ -15,7 +15,9 @@ from app.plugins import start_registry
 from app.secretbox import SecretKeyMissing
 from app.sessions import EXPIRY_BATCH, expire_due_sessions
 from app.watcher import start_watchers
-from app.webhooks import DeliveryWorker, prune_events, secret_box
+from app.webhooks.outbox import prune_events
+from app.webhooks.signing import secret_box
+from app.webhooks.worker import DeliveryWorker
 
 log = logging.getLogger("kassa.workers")
 

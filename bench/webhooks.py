@@ -31,7 +31,8 @@ from app.config import Settings  # noqa: E402
 from app.db import close_database, migrate, open_database  # noqa: E402
 from app.models import CheckoutSession, Merchant, WebhookDelivery, WebhookEndpoint, new_id  # noqa: E402
 from app.states import SessionStatus, transition, utcnow  # noqa: E402
-from app.webhooks import DeliveryWorker, new_signing_secret, seal_secret, secret_box  # noqa: E402
+from app.webhooks.signing import new_signing_secret, seal_secret, secret_box  # noqa: E402
+from app.webhooks.worker import DeliveryWorker  # noqa: E402
 
 RECEIVER = r"""
 import asyncio, sys, time

@@ -15,8 +15,8 @@ from app.api.schemas import EmptyParams, EventListParams, EventResend
 from app.api.webhook_endpoints import render_deliveries
 from app.models import Event, WebhookEndpoint
 from app.objects import event_object, webhook_delivery_object
-from app.states import utcnow
-from app.webhooks import event_matches, schedule_redelivery
+from app.states import WebhookEndpointStatus, utcnow
+from app.webhooks.outbox import event_matches, schedule_redelivery
 
 blueprint = Blueprint("events", __name__)
 
@@ -50,13 +50,15 @@ async def resend_event(event_id: str) -> Response:
         params = validate(EventResend, await body_params())
         event = await owned_by_caller(Event, event_id, "event")
         endpoints = WebhookEndpoint.filter(
-            merchant_id=caller.merchant_id, livemode=caller.livemode, status="enabled"
+            merchant_id=caller.merchant_id,
+            livemode=caller.livemode,
+            status=WebhookEndpointStatus.ENABLED,
         )
         if params.endpoint is not None:
             named = await owned_by_caller(
                 WebhookEndpoint, params.endpoint, "webhook endpoint", "endpoint"
             )
-            if named.status != "enabled":
+            if named.status != WebhookEndpointStatus.ENABLED:
                 raise invalid_request(
                     "webhook_endpoint_disabled",
                     "That webhook endpoint is disabled; enable it first.",

@@ -16,7 +16,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.states import SessionStatus
+from app.states import SessionStatus, WebhookDeliveryStatus, WebhookEndpointStatus
+from app.webhooks.outbox import event_type_pattern_valid
 
 MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 
@@ -204,8 +205,6 @@ class ErrorEnvelope(BaseModel):
 
 
 def _check_event_pattern(value: str) -> str:
-    from app.webhooks import event_type_pattern_valid
-
     if not event_type_pattern_valid(value):
         raise PydanticCustomError(
             "event_type_invalid",
@@ -239,7 +238,7 @@ class WebhookEndpointUpdate(Params):
     description: Description | None = None
     metadata: Metadata | None = None
     disabled: bool | None = Field(default=None, description="true disables, false re-enables.")
-    status: Literal["enabled", "disabled"] | None = None
+    status: WebhookEndpointStatus | None = None
 
 
 class WebhookSecretRotate(Params):
@@ -278,7 +277,7 @@ class WebhookEndpointObject(BaseModel):
     description: str | None
     enabled_events: list[str]
     metadata: dict[str, str]
-    status: Literal["enabled", "disabled"]
+    status: WebhookEndpointStatus
     disabled_reason: str | None
     created: int
     secret: str | None = Field(default=None, description="Only when created or rotated.")
@@ -334,7 +333,7 @@ class WebhookDeliveryObject(BaseModel):
     event: str
     event_type: str
     endpoint: str
-    status: Literal["pending", "succeeded", "failed"]
+    status: WebhookDeliveryStatus
     attempt_count: int
     next_attempt_at: int | None
     last_status_code: int | None
@@ -415,9 +414,12 @@ class NetworkObject(BaseModel):
     id: str
     object: Literal["network"]
     name: str
-    chain_id: int
+    # The chain as a CAIP-2 id, e.g. "eip155:1"; the network plugin's own facts follow
+    # (EVM networks: chain_id and contract_address).
+    chain: str
+    chain_id: int | None = None
     testnet: bool
-    contract_address: str
+    contract_address: str | None = None
     explorer_url: str | None
     crypto_currencies: list[str]
     watcher: NetworkWatcher

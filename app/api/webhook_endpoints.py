@@ -24,8 +24,8 @@ from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, 
 from app.objects import webhook_delivery_object, webhook_endpoint_object
 from app.secretbox import SecretBox, SecretKeyMissing
 from app.ssrf import Resolver, SystemResolver, UnsafeUrl, check_url
-from app.states import utcnow
-from app.webhooks import new_signing_secret, rotated_secrets, seal_secret, secret_box
+from app.states import WebhookEndpointStatus, utcnow
+from app.webhooks.signing import new_signing_secret, rotated_secrets, seal_secret, secret_box
 
 blueprint = Blueprint("webhook_endpoints", __name__)
 
@@ -100,7 +100,7 @@ async def _create_webhook_endpoint() -> Response:
         description=params.description,
         enabled_events=list(dict.fromkeys(params.enabled_events)),
         metadata=params.metadata,
-        status="enabled",
+        status=WebhookEndpointStatus.ENABLED,
         signing_secrets=[seal_secret(box, endpoint_id, secret)],
         created_at=now,
         updated_at=now,
@@ -133,9 +133,11 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
         caller = current_caller()
         params = validate(WebhookEndpointUpdate, await body_params())
         endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
-        status: str | None = params.status
+        status: WebhookEndpointStatus | None = params.status
         if params.disabled is not None:
-            wanted = "disabled" if params.disabled else "enabled"
+            wanted = (
+                WebhookEndpointStatus.DISABLED if params.disabled else WebhookEndpointStatus.ENABLED
+            )
             if status is not None and status != wanted:
                 raise invalid_request(
                     "parameters_exclusive", "disabled and status disagree.", "disabled"
@@ -153,7 +155,9 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
             changes["metadata"] = params.metadata
         if status is not None and status != endpoint.status:
             changes["status"] = status
-            changes["disabled_reason"] = None if status == "enabled" else "Disabled via the API."
+            changes["disabled_reason"] = (
+                None if status == WebhookEndpointStatus.ENABLED else "Disabled via the API."
+            )
         if changes:
             changes["updated_at"] = utcnow()
             await WebhookEndpoint.filter(id=endpoint.id).update(**changes)

@@ -10,7 +10,8 @@ from quart import Quart
 
 from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.secretbox import SecretBox, SecretUnreadable
-from app.webhooks import DeliveryWorker, prune_events
+from app.webhooks.outbox import prune_events
+from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys, new_merchant
 from tests.webhooks.conftest import create_endpoint, emit_events, fast_settings
 

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.webhooks import RETRY_DELAYS, RETRY_WINDOW, DeliveryWorker, next_attempt_at
+from app.webhooks.retry import RETRY_DELAYS, RETRY_WINDOW, next_attempt_at
+from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import (
     OffsetClock,

@@ -10,7 +10,7 @@ from quart import Quart
 from standardwebhooks.webhooks import Webhook
 
 from app.cli import build_parser
-from app.webhooks import ListenError, forward_events
+from app.webhooks.listen import ListenError, forward_events
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import emit_events
 

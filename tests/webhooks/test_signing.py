@@ -10,7 +10,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from svix.webhooks import Webhook as SvixWebhook
 from svix.webhooks import WebhookVerificationError as SvixVerificationError
 
-from app.webhooks import DeliveryWorker, sign
+from app.webhooks.signing import sign
+from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import Received, create_endpoint, emit_events, fast_settings
 

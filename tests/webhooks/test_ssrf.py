@@ -10,7 +10,8 @@ import pytest
 from app.models import WebhookDelivery, WebhookEndpoint, new_id
 from app.ssrf import BlockedTarget, is_public_address, parse_ip_host
 from app.states import utcnow
-from app.webhooks import DeliveryWorker, new_signing_secret, seal_secret, secret_box
+from app.webhooks.signing import new_signing_secret, seal_secret, secret_box
+from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import FakeResolver, emit_events, fast_settings
 
