@@ -414,12 +414,9 @@ class NetworkObject(BaseModel):
     id: str
     object: Literal["network"]
     name: str
-    # The chain as a CAIP-2 id, e.g. "eip155:1"; the network plugin's own facts follow
-    # (EVM networks: chain_id and contract_address).
-    chain: str
-    chain_id: int | None = None
+    chain_id: int
     testnet: bool
-    contract_address: str | None = None
+    contract_address: str
     explorer_url: str | None
     crypto_currencies: list[str]
     watcher: NetworkWatcher
