@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -11,10 +13,12 @@ from app import objects as _objects  # noqa: F401 - registers event snapshots
 from app.api import api
 from app.api.errors import ApiError, error_response, internal_error
 from app.checkout import STATIC_DIR, TEMPLATES_DIR, checkout, compress_response, static_url
+from app.checkout.assets import add_plugin_static
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
 from app.models import random_base62
-from app.plugins import start_registry
+from app.networks import PluginError
+from app.plugins import make_plugin_manager, start_registry
 from app.workers import start_background_loops
 
 log = logging.getLogger("kassa")
@@ -50,8 +54,37 @@ def _api_error_for_http(exc: HTTPException) -> ApiError:
     return internal_error()
 
 
-def create_app(settings: Settings | None = None) -> Quart:
-    """The application factory: routes, limits, database lifecycle, background loops."""
+def register_plugin_blueprints(
+    app: Quart, settings: Settings, extra_plugins: Sequence[object] = ()
+) -> None:
+    """Routes, templates and static files plugins add (`register_blueprints`), once each.
+
+    A plugin's static files are served under `/static/plugins/NAME/` (NAME: the blueprint's
+    name), where `static_url("plugins/NAME/file")` finds them.
+    """
+    pm = make_plugin_manager(settings, extra_plugins)
+    seen: set[int] = set()
+    for blueprints in pm.hook.register_blueprints(settings=settings):
+        for blueprint in blueprints or ():
+            if id(blueprint) in seen:
+                continue  # several plugin instances may share one blueprint
+            seen.add(id(blueprint))
+            if blueprint.has_static_folder:
+                expected = f"/static/plugins/{blueprint.name}"
+                if blueprint.static_url_path != expected:
+                    raise PluginError(
+                        f"blueprint {blueprint.name!r} serves static files at "
+                        f"{blueprint.static_url_path!r}; use static_url_path={expected!r}"
+                    )
+                add_plugin_static(blueprint.name, Path(blueprint.static_folder))
+            app.register_blueprint(blueprint)
+
+
+def create_app(settings: Settings | None = None, extra_plugins: Sequence[object] = ()) -> Quart:
+    """The application factory: routes, limits, database lifecycle, background loops.
+
+    `extra_plugins` are registered beside the installed ones (tests, embedding apps).
+    """
     settings = settings or load_settings()
     # Templates and static files live at the repository root, next to `app/`.
     app = Quart(__name__, static_folder=str(STATIC_DIR), template_folder=str(TEMPLATES_DIR))
@@ -67,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         return Response('{"status": "ok"}', content_type="application/json")
 
     app.register_blueprint(checkout)
+    register_plugin_blueprints(app, settings, extra_plugins)
     app.jinja_env.globals["static_url"] = static_url
     app.after_request(compress_response)
 
@@ -101,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     @app.before_serving
     async def start() -> None:
         # Plugins first: a bad network configuration stops startup before anything serves.
-        app.config["KASSA_REGISTRY"] = start_registry(settings)
+        app.config["KASSA_REGISTRY"] = start_registry(settings, extra_plugins)
         await open_database(settings.database_url)
         if settings.run_background_loops:
             app.config["KASSA_LOOPS"] = start_background_loops(settings)

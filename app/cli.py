@@ -18,7 +18,7 @@ class CliError(Exception):
     """A problem the operator can fix; printed without a traceback, exit status 2."""
 
 
-def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
     print(json.dumps(payload) if as_json else text)
 
 
@@ -42,7 +42,7 @@ def _parse_payouts(pairs: list[str]) -> dict[str, str]:
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
     applied = await migrate(settings.database_url)
-    _emit(
+    emit(
         args.json,
         {"applied": applied},
         "\n".join(f"applied {name}" for name in applied) or "database is up to date",
@@ -56,7 +56,7 @@ async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> 
 
     async def work() -> None:
         merchant = await Merchant.create(id=new_id("mer"), name=args.name, payout_addresses=payouts)
-        _emit(args.json, {"id": merchant.id}, f"created merchant {merchant.id} ({merchant.name})")
+        emit(args.json, {"id": merchant.id}, f"created merchant {merchant.id} ({merchant.name})")
 
     await _with_database(settings, work)
 
@@ -102,7 +102,8 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
             rows.append(
                 {
                     "id": network.key,
-                    "chain_id": network.chain_id,
+                    "chain": network.chain_ref,
+                    **network.public_facts(),
                     "testnet": network.testnet,
                     "block_number": cursor.block_number if cursor else None,
                     "halted": bool(cursor and cursor.halted),
@@ -110,11 +111,11 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
                 }
             )
         lines = [
-            f"{r['id']} (chain {r['chain_id']}): "
+            f"{r['id']} ({r['chain']}): "
             + (f"HALTED: {r['halt_reason']}" if r["halted"] else f"at block {r['block_number']}")
             for r in rows
         ]
-        _emit(args.json, {"networks": rows}, "\n".join(lines) or "no networks enabled")
+        emit(args.json, {"networks": rows}, "\n".join(lines) or "no networks enabled")
 
     try:
         await _with_database(settings, work)
@@ -132,7 +133,7 @@ async def cmd_networks_resume(args: argparse.Namespace, settings: Settings) -> N
         )
         if not updated:
             raise CliError(f"the watcher of {args.network!r} is not halted")
-        _emit(args.json, {"id": args.network, "resumed": True}, f"resumed {args.network}")
+        emit(args.json, {"id": args.network, "resumed": True}, f"resumed {args.network}")
 
     await _with_database(settings, work)
 
@@ -146,7 +147,7 @@ async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
         if merchant is None:
             raise CliError(f"no merchant {args.merchant!r}")
         created = await create_key(merchant, livemode=args.mode == "live")
-        _emit(
+        emit(
             args.json,
             {"id": created.key.id, "secret": created.secret},
             f"created {args.mode} key {created.key.id}\n"
@@ -162,7 +163,7 @@ async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
     async def work() -> None:
         if not await revoke_key(args.key_id):
             raise CliError(f"no active key {args.key_id!r}")
-        _emit(args.json, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
+        emit(args.json, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
 
     await _with_database(settings, work)
 
@@ -175,12 +176,12 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
-    """A local devnet, contracts, demo merchant and key, and the server: see app/devnet.py."""
-    from app.devnet import DevnetError, run_dev
+    """A local chain, a demo merchant and key, and the server: see app/dev.py."""
+    from app.dev import DevError, run_dev
 
     try:
         await run_dev(args.host, args.port, args.json)
-    except DevnetError as error:
+    except DevError as error:
         raise CliError(str(error)) from None
 
 
@@ -219,25 +220,18 @@ async def cmd_listen(args: argparse.Namespace, settings: Settings) -> None:
             raise CliError(f"cannot reach the Kassa API at {api_base}: {error}") from None
 
 
-async def cmd_contracts_deploy(args: argparse.Namespace, settings: Settings) -> None:
-    from app.contract import ContractDeploymentError, deploy_from_cli
-
-    try:
-        address = await deploy_from_cli(args.rpc_url, args.owner, args.signer, args.fee_recipient)
-    except ContractDeploymentError as error:
-        raise CliError(str(error)) from None
-    _emit(args.json, {"address": address}, address)
+def command(sub: Any, name: str, handler: Callable[..., Awaitable[None]], help: str) -> Any:
+    """A subcommand running `await handler(args, settings)`; every command takes `--json`."""
+    p = sub.add_parser(name, help=help, description=help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=handler)
+    return p
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """Kassa's commands, plus those of the plugins `settings` allows (`register_commands`)."""
     parser = argparse.ArgumentParser(prog="kassa", description="Kassa checkout gateway")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    def command(sub: Any, name: str, handler: Callable[..., Awaitable[None]], help: str) -> Any:
-        p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.set_defaults(handler=handler)
-        return p
 
     serve = command(commands, "serve", cmd_serve, "serve the API, checkout and background loops")
     serve.add_argument("--host")
@@ -256,22 +250,6 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--api-base", metavar="URL", help="default: this server's base URL")
     listen.add_argument("--api-key", help="an sk_test_ key (default: $KASSA_API_KEY)")
     listen.add_argument("--interval", type=float, default=1.0, help="poll interval (s)")
-
-    contracts = commands.add_parser("contracts", help="payment contract").add_subparsers(
-        dest="action", required=True
-    )
-    deploy = command(
-        contracts,
-        "deploy",
-        cmd_contracts_deploy,
-        "deploy the payment contract with the key in KASSA_DEPLOYER_KEY",
-    )
-    deploy.add_argument("--rpc-url", required=True)
-    deploy.add_argument("--owner", required=True)
-    deploy.add_argument(
-        "--signer", action="append", required=True, help="intent signer (repeatable)"
-    )
-    deploy.add_argument("--fee-recipient")
 
     merchants = commands.add_parser("merchants", help="manage merchants").add_subparsers(
         dest="action", required=True
@@ -301,16 +279,30 @@ def build_parser() -> argparse.ArgumentParser:
     create_key.add_argument("--mode", choices=("test", "live"), required=True)
     revoke = command(keys, "revoke", cmd_keys_revoke, "revoke an API key")
     revoke.add_argument("key_id")
+    if settings is not None:
+        _add_plugin_commands(commands, settings)
     return parser
 
 
+def _add_plugin_commands(commands: Any, settings: Settings) -> None:
+    from app.networks import PluginError
+    from app.plugins import make_plugin_manager
+
+    try:
+        pm = make_plugin_manager(settings)
+    except PluginError as error:  # the core commands still work; say why the others are gone
+        print(f"kassa: plugin commands unavailable: {error}", file=sys.stderr)
+        return
+    pm.hook.register_commands(subcommands=commands, command=command)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
     except Exception as error:  # pydantic's message names the bad setting
         print(f"kassa: invalid settings: {error}", file=sys.stderr)
         return 2
+    args = build_parser(settings).parse_args(argv)
     configure_logging(settings.log_level)
     try:
         asyncio.run(args.handler(args, settings))
@@ -323,4 +315,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the `app.cli` module, not this `__main__` copy: plugin commands raise
+    # `app.cli.CliError`, which must be the class `main` catches.
+    from app.cli import main as cli_main
+
+    sys.exit(cli_main())

@@ -19,31 +19,31 @@ DEFAULT_CONFIG_FILE = "kassa.toml"
 
 
 class TokenSettings(BaseModel):
-    """An operator-configured token on one network (e.g. a local chain's test token)."""
+    """An operator-configured token on one network (e.g. a local chain's test token).
+
+    `address` is in the network's own format; the plugin that provides the network's tokens
+    validates it at startup.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(pattern=r"^[A-Za-z0-9.]{1,16}$")
-    address: str
+    address: str = Field(min_length=1, max_length=128)
     decimals: int = Field(ge=0, le=77)
     name: str = ""
 
 
 class NetworkSettings(BaseModel):
-    """One enabled network: `[networks.KEY]` in kassa.toml or `KASSA_NETWORKS__KEY__...`."""
+    """One enabled network: `[networks.KEY]` in kassa.toml or `KASSA_NETWORKS__KEY__...`.
 
-    model_config = ConfigDict(extra="forbid")
+    The fields here mean the same on every chain and the core applies them. Everything else
+    in the block (RPC URLs, contract addresses, keys …) belongs to the plugin that provides
+    the network: it validates the whole block with its own model (a subclass of this one that
+    forbids unknown fields) and fails startup with a clear message.
+    """
 
-    rpc_urls: list[SecretStr] = Field(
-        min_length=1, description="JSON-RPC URLs, tried in order (failover); may hold API keys."
-    )
-    contract_address: str = Field(description="The deployed KassaCheckout on this network.")
-    signer_key: SecretStr | None = Field(
-        default=None, description="Intent-signer private key (or signer_key_file)."
-    )
-    signer_key_file: Path | None = Field(
-        default=None, description="File holding the intent-signer private key."
-    )
+    model_config = ConfigDict(extra="allow")
+
     confirmations: int | None = Field(
         default=None, ge=1, description="Overrides the network's default confirmation count."
     )
@@ -52,32 +52,20 @@ class NetworkSettings(BaseModel):
         description="confirmations (depth), finalized (the node's tag) or both; plugin default.",
     )
     tokens: list[TokenSettings] = Field(default_factory=list)
-    chainlink_feeds: dict[str, str] = Field(
-        default_factory=dict, description='Chainlink aggregators by pair, e.g. {"XYZ/USD": "0x…"}.'
-    )
     fee_basis_points: int = Field(
         default=0,
         ge=0,
         le=10_000,
-        description="Gateway fee on top of each payment (needs the contract's fee recipient).",
+        description="Gateway fee on top of each payment (the network must be able to pay it).",
     )
     poll_interval_seconds: float | None = Field(default=None, gt=0)
-    max_log_range: int | None = Field(default=None, ge=1)
-    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
-    rpc_failback_seconds: float = Field(
-        default=30.0, ge=0, description="After a failover, return to the first URL this soon."
-    )
     start_block: int | None = Field(
         default=None, ge=0, description="Where a fresh watcher starts (default: near the head)."
     )
 
-    def signer_secret(self) -> str | None:
-        """The signer key from the setting or its file; never logged."""
-        if self.signer_key is not None:
-            return self.signer_key.get_secret_value().strip()
-        if self.signer_key_file is not None:
-            return self.signer_key_file.read_text().strip()
-        return None
+    def plugin_fields(self) -> dict[str, Any]:
+        """Every field as set (core ones included), for a plugin's own settings model."""
+        return {**self.model_dump(exclude_unset=True), **(self.model_extra or {})}
 
 
 class Settings(BaseSettings):

@@ -22,6 +22,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{random_base62(_ID_RANDOM_CHARS)}"
 
 
+# Addresses, references, transaction ids and block hashes are the networks' opaque strings:
+# room for any chain's spelling (base58 signatures are 88 characters, bech32 addresses ~90).
+OPAQUE_ID_LENGTH = 128
+
 UINT256_MAX = 2**256 - 1
 _UINT256_DIGITS = 78  # len(str(2**256 - 1))
 
@@ -175,8 +179,8 @@ class Payment(Model):
     status = fields.CharField(max_length=16, db_index=True)
     network = fields.CharField(max_length=40)
     crypto_currency = fields.CharField(max_length=16)
-    # None for the network's native coin.
-    token_address = fields.CharField(max_length=42, null=True)
+    # None for the network's native coin; else the token as the network spells it.
+    token_address = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
     amount_base_units = UInt256Field()
     decimals = fields.SmallIntField()
     amount_fiat_cents = fields.BigIntField()
@@ -185,28 +189,26 @@ class Payment(Model):
     quote_rate = fields.CharField(max_length=80, default="0")
     quote_source = fields.CharField(max_length=64, default="")
     quote_at = fields.DatetimeField(null=True)
-    # The signed intent (docs/contract.md); the same integers the contract checks.
+    # The terms the core decided (app.networks.PaymentTerms) …
     session_nonce = fields.BigIntField(default=0)
-    payment_ref = fields.CharField(max_length=66, null=True, unique=True)
-    recipient = fields.CharField(max_length=64, default="")
+    recipient = fields.CharField(max_length=OPAQUE_ID_LENGTH, default="")
     fee_base_units = UInt256Field(default=0)
     deadline = fields.BigIntField(default=0)  # chain-time unix seconds, inclusive
-    intent_signature = fields.CharField(max_length=140, default="")
-    # The transaction request a wallet sends.
-    tx_to = fields.CharField(max_length=64, default="")
-    tx_data = fields.TextField(default="")
-    tx_value = UInt256Field(default=0)
-    eip681_uri = fields.CharField(max_length=512, default="")
-    approve: dict[str, Any] | None = fields.JSONField(null=True)
+    # … and what the network prepared for them (app.networks.PreparedPayment), all opaque.
+    payment_ref = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True, unique=True)
+    session_ref = fields.CharField(max_length=OPAQUE_ID_LENGTH, default="", db_default="")
+    authorization = fields.TextField(null=True)
+    wallet_request: dict[str, Any] | None = fields.JSONField(null=True)
+    payment_uri = fields.TextField(null=True)
     min_confirmations = fields.IntField(default=1)
     # Head block when created: a fresh watcher cursor starts no later than this.
     created_block = fields.BigIntField(null=True)
     # The transaction seen on chain (cleared if a reorg removes it).
-    tx_hash = fields.CharField(max_length=66, null=True)
+    tx_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
     block_number = fields.BigIntField(null=True)
-    block_hash = fields.CharField(max_length=66, null=True)
+    block_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
     log_index = fields.IntField(null=True)
-    payer = fields.CharField(max_length=64, null=True)
+    payer = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
     confirmations = fields.IntField(default=0)
     confirmed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
@@ -231,21 +233,22 @@ class SessionNonce(Model):
 
 
 class ChainObservation(Model):
-    """One payment-contract log as seen in one block; idempotent per (tx, log, block)."""
+    """One payment as the network saw it in one block; idempotent per (tx, position, block)."""
 
     id = fields.BigIntField(primary_key=True)
     network = fields.CharField(max_length=40)
     block_number = fields.BigIntField()
-    block_hash = fields.CharField(max_length=66)
-    tx_hash = fields.CharField(max_length=66)
+    block_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH)
+    tx_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     log_index = fields.IntField()
-    session_ref = fields.CharField(max_length=66)
-    payment_ref = fields.CharField(max_length=66)
+    session_ref = fields.CharField(max_length=OPAQUE_ID_LENGTH)
+    payment_ref = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     payment_id = fields.CharField(max_length=48, null=True)
-    payer = fields.CharField(max_length=64)
-    token = fields.CharField(max_length=64)
+    payer = fields.CharField(max_length=OPAQUE_ID_LENGTH)
+    # "" for the native coin.
+    token = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     amount = UInt256Field()
-    recipient = fields.CharField(max_length=64)
+    recipient = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     fee = UInt256Field()
     canonical = fields.BooleanField(default=True)
     # Why it did not credit its payment ("" when it matched).
@@ -263,7 +266,7 @@ class ChainCursor(Model):
 
     network = fields.CharField(primary_key=True, max_length=40)
     block_number = fields.BigIntField()
-    block_hash = fields.CharField(max_length=66)
+    block_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     block_timestamp = fields.BigIntField(default=0)
     # [[number, hash], ...] ascending: the recent canonical chain, for reorg walk-back.
     recent_hashes: list[list[Any]] = fields.JSONField(default=list)

@@ -1,8 +1,13 @@
-"""What plugins provide: Network, Token and PriceSource, and the registry built at startup.
+"""The chain-neutral plugin contract: what a network plugin provides, and the startup registry.
 
-The core knows no chain by name or id. Network plugins (`register_networks`) return objects
-that satisfy the `Network` protocol; token plugins add `Token`s per network; price-source
-plugins return `PriceSource`s. `build_registry()` collects them once at startup and fails
+The core knows no chain: not by name, not by id, not by address format. A network plugin
+returns objects that satisfy `Network`; the core hands it `PaymentTerms` (what must be paid)
+and gets back a `PreparedPayment` (opaque references and what a wallet does); while
+watching, the network reports `Observation`s in a block range and the core matches them to
+payments by comparing opaque strings exactly. Addresses, references, transaction ids and
+block hashes are strings the core stores and compares, never parses.
+
+`build_registry()` collects networks, tokens and price sources once at startup and fails
 loudly on duplicates, so a misconfiguration never reaches a shopper.
 """
 
@@ -13,8 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-from app.contract import PaymentIntent, PaymentReceived
 
 if TYPE_CHECKING:
     import pluggy
@@ -30,8 +33,8 @@ class RpcError(RuntimeError):
     """A node could not answer (after failover and retries); the watcher retries later."""
 
 
-class LogRangeTooLarge(RpcError):
-    """The provider refused an `eth_getLogs` range as too large; callers split it."""
+class ScanRangeTooLarge(RpcError):
+    """The node refused a block range as too large; the network splits it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class FinalityPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A block header as the watcher needs it."""
+    """A block header as the watcher needs it; `hash` and `parent_hash` are opaque."""
 
     number: int
     hash: str
@@ -56,7 +59,8 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A currency payable on one network. `address` is None for the network's native coin."""
+    """A currency payable on one network. `address` is None for the network's native coin;
+    otherwise the network's canonical spelling of the token's identifier (opaque)."""
 
     network: str
     symbol: str
@@ -69,54 +73,133 @@ class Token:
         return self.address is None
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentTerms:
+    """What the core decided one payment must be; the network turns it into instructions.
+
+    `session_number` counts the sessions paid on this network (1, 2, …) and is the same for
+    every payment of one session, so a chain that can refuse a second payment of a session
+    (the EVM contract does) may derive its session reference from it.
+    """
+
+    payment_id: str
+    session_id: str
+    session_number: int
+    token: Token
+    amount: int  # base units the merchant receives
+    fee: int  # base units the operator receives on top
+    recipient: str  # the merchant's payout address, as `normalize_address` spelt it
+    deadline: int  # chain time (unix seconds) after which the payment cannot be made
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedPayment:
+    """The network's answer to `PaymentTerms`; every field is opaque to the core.
+
+    `reference` must be unique per payment on the network: observations carry it and the
+    core finds the payment by it. `session_reference` is what observations carry for the
+    session. `authorization` is whatever proves the terms (e.g. a signature). `wallet_request`
+    is JSON for the pay step's wallet code (the network's own template reads it); the API shows
+    its `to`, `data`, `value` and `approve` keys when present. `payment_uri` is what a phone
+    wallet opens and the page's QR code holds.
+    """
+
+    reference: str
+    session_reference: str
+    authorization: str = ""
+    wallet_request: dict[str, Any] = field(default_factory=dict)
+    payment_uri: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One payment the chain shows in one block, as the network decoded it.
+
+    `position` orders payments inside a block (the EVM log index), so one transaction may
+    carry several. `token` is None for the native coin, else `Token.address`. Every string
+    uses the same spelling the network used when it prepared the payment, so the core can
+    compare exactly.
+    """
+
+    tx_id: str
+    position: int
+    block_number: int
+    block_hash: str
+    reference: str
+    session_reference: str
+    payer: str
+    token: str | None
+    amount: int
+    recipient: str
+    fee: int
+
+
 @runtime_checkable
 class Network(Protocol):
-    """One enabled chain with its payment contract, as a network plugin provides it.
+    """One enabled chain, as a network plugin provides it (see docs/plugin_hooks.md).
 
-    `scan` is stateless over a block range (`get_logs`); the core watcher owns the cursor,
-    reorg handling and retries.
+    `observe` is stateless over a block range; the core watcher owns the cursor, reorg
+    handling, confirmations and retries. `chain_ref` names the chain itself (a CAIP-2 id such
+    as "eip155:1"); two networks with the same `chain_ref` are a startup error.
     """
 
     key: str
-    chain_id: int
+    chain_ref: str
     name: str
     testnet: bool
     native_currency: Token
-    contract_address: str
     finality: FinalityPolicy
-    max_log_range: int
+    max_scan_range: int
     poll_interval: float
     explorer_url: str
+    # Jinja template (from the plugin's blueprint) for the pay step's wallet part, or "".
+    pay_template: str
+    # Static files the checkout page loads for that template (`static_url` paths).
+    checkout_scripts: Sequence[str]
 
     async def head(self) -> Block:
         """The latest block."""
         ...
 
     async def finalized_head(self) -> Block | None:
-        """The newest block the chain itself calls final (`finalized` tag), if it has one."""
+        """The newest block the chain itself calls final, if it has such a notion."""
         ...
 
     async def block(self, number: int) -> Block | None:
         """The canonical block at `number`, or None when the node does not have it (yet)."""
         ...
 
-    async def get_logs(self, from_block: int, to_block: int) -> list[PaymentReceived]:
-        """Decoded payment-contract logs in [from_block, to_block] (inclusive)."""
+    async def observe(self, from_block: int, to_block: int) -> list[Observation]:
+        """Payments in blocks [from_block, to_block] (inclusive), in chain order."""
+        ...
+
+    async def observe_transaction(self, tx_id: str) -> list[Observation]:
+        """Payments in one transaction if it is in a block now, else [] (the hint path)."""
         ...
 
     def rpc_generation(self) -> int:
-        """Bumped whenever the adapter fails over to another node (answers may not chain)."""
+        """Bumped whenever the network switches node (answers before and after may not chain)."""
         ...
 
     def normalize_address(self, address: str) -> str:
-        """The canonical spelling of `address`; ValueError when it is not one."""
+        """The canonical spelling of a payout address; ValueError when it is not one here."""
         ...
 
-    def sign_intent(self, intent: PaymentIntent) -> bytes:
-        """The intent signer's signature of `intent` for this network's contract."""
+    def normalize_tx_id(self, tx_id: str) -> str:
+        """The canonical spelling of a transaction id; ValueError when it is not one."""
         ...
 
-    def explorer_tx_url(self, tx_hash: str) -> str: ...
+    async def prepare_payment(self, terms: PaymentTerms) -> PreparedPayment:
+        """References, authorization and wallet instructions for `terms`."""
+        ...
+
+    def explorer_tx_url(self, tx_id: str) -> str:
+        """A link to the transaction on a block explorer, or ""."""
+        ...
+
+    def public_facts(self) -> dict[str, Any]:
+        """Network-specific facts for `GET /v1/networks` and `kassa networks list` (JSON)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -175,21 +258,29 @@ def _flatten(results: Sequence[Any]) -> list[Any]:
     return items
 
 
+def _missing_members(network: object) -> list[str]:
+    """Protocol members `network` lacks, so a plugin author hears which ones."""
+    wanted = [name for name in dir(Network) if not name.startswith("_")]
+    wanted += list(getattr(Network, "__annotations__", {}))
+    return sorted({name for name in wanted if not hasattr(network, name)})
+
+
 def build_registry(settings: Settings, pm: pluggy.PluginManager) -> Registry:
-    """Call the `register_*` hooks once; duplicate network keys or chain ids are fatal."""
+    """Call the `register_*` hooks once; duplicate network keys or chains are fatal."""
     registry = Registry(settings=settings, pm=pm)
-    chain_ids: dict[int, str] = {}
+    chains: dict[str, str] = {}
     for network in _flatten(pm.hook.register_networks(settings=settings)):
         if not isinstance(network, Network):
-            raise PluginError(f"register_networks returned {network!r}, not a Network")
+            missing = ", ".join(_missing_members(network)) or "?"
+            raise PluginError(f"register_networks returned {network!r}, not a Network: {missing}")
         if network.key in registry.networks:
             raise PluginError(f"two plugins register the network key {network.key!r}")
-        if network.chain_id in chain_ids:
+        if network.chain_ref in chains:
             raise PluginError(
-                f"networks {chain_ids[network.chain_id]!r} and {network.key!r} "
-                f"share chain id {network.chain_id}"
+                f"networks {chains[network.chain_ref]!r} and {network.key!r} "
+                f"are the same chain ({network.chain_ref})"
             )
-        chain_ids[network.chain_id] = network.key
+        chains[network.chain_ref] = network.key
         registry.networks[network.key] = network
         native = network.native_currency
         registry.tokens[(network.key, native.symbol.upper())] = native

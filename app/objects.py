@@ -115,6 +115,7 @@ def webhook_delivery_object(
 def payment_object(payment: Payment) -> dict[str, Any]:
     """A payment with its locked quote and the transaction request a wallet sends."""
     fiat = FiatAmount(payment.amount_fiat_cents, payment.fiat_currency)
+    wallet = payment.wallet_request or {}
     return {
         "id": payment.id,
         "object": "payment",
@@ -137,11 +138,12 @@ def payment_object(payment: Payment) -> dict[str, Any]:
         },
         "recipient": payment.recipient,
         "fee_base_units": str(payment.fee_base_units),
-        "to_contract": payment.tx_to,
-        "data": payment.tx_data,
-        "value": str(payment.tx_value),
-        "approve": payment.approve,
-        "eip681_uri": payment.eip681_uri,
+        # The network's wallet request, under the names the API has always used.
+        "to_contract": wallet.get("to", ""),
+        "data": wallet.get("data", ""),
+        "value": str(wallet.get("value", "0")),
+        "approve": wallet.get("approve"),
+        "eip681_uri": payment.payment_uri,
         "min_confirmations": payment.min_confirmations,
         "expires_at": payment.deadline,
         "tx_hash": payment.tx_hash,

@@ -1,20 +1,20 @@
-"""Creating payments: checks, locked quote, signed intent, transaction request, event.
+"""Creating payments: checks, locked quote, the network's preparation, event.
 
 `create_payment` is the one service both the merchant API and the hosted checkout call.
+The core decides the terms (amount from the locked quote, fee, recipient, deadline); the
+network plugin turns them into its own references and wallet instructions.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.contract import NATIVE_TOKEN, PaymentIntent, session_ref
 from app.models import CheckoutSession, Merchant, Payment, SessionNonce, new_id
 from app.money import FiatAmount
-from app.networks import Network, Registry, RpcError, Token, current_registry
+from app.networks import Network, PaymentTerms, Registry, RpcError, Token, current_registry
 from app.plugins import notify_payment_status_changed
 from app.quotes import QuoteUnavailable, crypto_units_for
 from app.states import PaymentStatus, SessionStatus, record_event, utcnow
@@ -33,6 +33,45 @@ class PaymentRefused(Exception):
         self.status = status
 
 
+def payable_network(
+    registry: Registry, livemode: bool, network_key: str, payouts: dict[str, str], param: str
+) -> tuple[Network, str]:
+    """(network, normalised payout address) if the network is enabled, in the mode and
+    payable to the merchant; else PaymentRefused naming the problem (on `param`)."""
+    network = registry.network(network_key)
+    if network is None:
+        enabled = ", ".join(n.key for n in registry.networks_for_mode(livemode)) or "none"
+        raise PaymentRefused(
+            "network_unavailable",
+            f"Network {network_key!r} is not enabled here; enabled: {enabled}.",
+            param,
+        )
+    if network.testnet == livemode:
+        raise PaymentRefused(
+            "network_mode_mismatch",
+            f"Network {network_key!r} is a {'testnet' if network.testnet else 'mainnet'}; "
+            f"{'live' if livemode else 'test'}-mode objects use "
+            f"{'mainnets' if livemode else 'testnets'} only.",
+            param,
+        )
+    raw = payouts.get(network_key)
+    if not raw:
+        raise PaymentRefused(
+            "payout_address_missing",
+            f"The merchant has no payout address on {network_key!r}.",
+            param,
+        )
+    try:
+        recipient = network.normalize_address(raw)
+    except ValueError:
+        raise PaymentRefused(
+            "payout_address_invalid",
+            f"The merchant's payout address on {network_key!r} is not valid there.",
+            param,
+        ) from None
+    return network, recipient
+
+
 def payable_token(
     registry: Registry,
     livemode: bool,
@@ -42,19 +81,7 @@ def payable_token(
 ) -> tuple[Network, Token, str]:
     """(network, token, recipient) if the pair is enabled, in the mode, and payable to the
     merchant; else PaymentRefused naming the problem. Session allow-lists are not checked."""
-    network = registry.network(network_key)
-    if network is None:
-        raise PaymentRefused(
-            "network_unavailable", f"Network {network_key!r} is not enabled here.", "network"
-        )
-    if network.testnet == livemode:
-        mode = "live" if livemode else "test"
-        raise PaymentRefused(
-            "network_mode_mismatch",
-            f"Network {network_key!r} is a {'testnet' if network.testnet else 'mainnet'}; "
-            f"{mode}-mode objects use {'mainnets' if livemode else 'testnets'} only.",
-            "network",
-        )
+    network, recipient = payable_network(registry, livemode, network_key, payouts, "network")
     token = registry.token(network_key, symbol)
     if token is None:
         raise PaymentRefused(
@@ -62,21 +89,6 @@ def payable_token(
             f"{symbol} is not payable on {network_key!r}.",
             "crypto_currency",
         )
-    raw = payouts.get(network_key)
-    if not raw:
-        raise PaymentRefused(
-            "payout_address_missing",
-            f"The merchant has no payout address on {network_key!r}.",
-            "network",
-        )
-    try:
-        recipient = network.normalize_address(raw)
-    except ValueError:
-        raise PaymentRefused(
-            "payout_address_invalid",
-            f"The merchant's payout address on {network_key!r} is not valid there.",
-            "network",
-        ) from None
     return network, token, recipient
 
 
@@ -113,8 +125,9 @@ async def create_payment(
 ) -> Payment:
     """Create a pending payment for `session` on (network, crypto currency).
 
-    Locks a quote, signs the intent, builds the wallet's transaction request, points the
-    session's `payment_id` at it and appends `payment.created`, all in one transaction.
+    Locks a quote, has the network prepare the payment (references, authorization, wallet
+    request), then points the session's `payment_id` at it and appends `payment.created` in
+    one transaction.
     """
     registry = current_registry()
     settings = registry.settings
@@ -156,25 +169,30 @@ async def create_payment(
         raise PaymentRefused(
             "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
         ) from None
-    # The contract compares the deadline with block timestamps: count from chain time.
+    # Deadlines are compared with block timestamps: count from chain time.
     chain_now = max(head.timestamp, int(now.timestamp()))
     deadline = chain_now + min(remaining, settings.payment_window_seconds)
-    basis_points = getattr(network, "fee_basis_points", 0)
-    fee = fee_for(amount, basis_points)
-    nonce = await session_nonce(network_key, session.id)
-    payment_ref = secrets.token_bytes(32)
-    intent = PaymentIntent(
-        session_ref=session_ref(nonce),
-        payment_ref=payment_ref,
-        token=token.address or NATIVE_TOKEN,
+    network_settings = settings.networks.get(network_key)
+    fee = fee_for(amount, network_settings.fee_basis_points if network_settings else 0)
+    payment_id = new_id("pay")
+    terms = PaymentTerms(
+        payment_id=payment_id,
+        session_id=session.id,
+        session_number=await session_nonce(network_key, session.id),
+        token=token,
         amount=amount,
-        recipient=recipient,
         fee=fee,
+        recipient=recipient,
         deadline=deadline,
     )
-    signature = network.sign_intent(intent)
+    try:
+        prepared = await network.prepare_payment(terms)
+    except RpcError:
+        raise PaymentRefused(
+            "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
+        ) from None
     payment = Payment(
-        id=new_id("pay"),
+        id=payment_id,
         session_id=session.id,
         merchant_id=session.merchant_id,  # type: ignore[attr-defined]
         livemode=session.livemode,
@@ -189,29 +207,22 @@ async def create_payment(
         quote_rate=str(quote.rate),
         quote_source=quote.source,
         quote_at=quote.at,
-        session_nonce=nonce,
-        payment_ref="0x" + payment_ref.hex(),
+        session_nonce=terms.session_number,
+        payment_ref=prepared.reference,
+        session_ref=prepared.session_reference,
         recipient=recipient,
         fee_base_units=fee,
         deadline=deadline,
-        intent_signature="0x" + signature.hex(),
+        authorization=prepared.authorization,
+        wallet_request=prepared.wallet_request,
+        payment_uri=prepared.payment_uri,
         created_block=head.number,
         created_at=now,
         updated_at=now,
     )
     pm = registry.pm
-    request = pm.hook.build_payment_request(payment=payment, network=network, token=token)
-    if request is None:
-        raise PaymentRefused(
-            "network_unsupported", f"No plugin can build payments on {network_key!r}.", status=500
-        )
-    payment.tx_to = request["to"]
-    payment.tx_data = request["data"]
-    payment.tx_value = int(request["value"])
-    payment.eip681_uri = request.get("eip681_uri") or ""
-    payment.approve = request.get("approve")
     confirmations = pm.hook.min_confirmations(network=network, token=token, amount=amount)
-    payment.min_confirmations = int(confirmations or network.finality.confirmations)
+    payment.min_confirmations = int(confirmations)
     async with in_transaction() as conn:
         updated = (
             await CheckoutSession.filter(id=session.id, status=SessionStatus.OPEN)
@@ -239,37 +250,7 @@ async def check_session_options(
     """
     registry = current_registry()
     for key in networks:
-        network = registry.network(key)
-        if network is None:
-            raise PaymentRefused(
-                "network_unavailable",
-                f"Network {key!r} is not enabled here; enabled: "
-                f"{', '.join(n.key for n in registry.networks_for_mode(livemode)) or 'none'}.",
-                "allowed_networks",
-            )
-        if network.testnet == livemode:
-            raise PaymentRefused(
-                "network_mode_mismatch",
-                f"Network {key!r} is a {'testnet' if network.testnet else 'mainnet'}; "
-                f"{'live' if livemode else 'test'}-mode sessions use "
-                f"{'mainnets' if livemode else 'testnets'} only.",
-                "allowed_networks",
-            )
-        raw = merchant.payout_addresses.get(key)
-        if not raw:
-            raise PaymentRefused(
-                "payout_address_missing",
-                f"The merchant has no payout address on {key!r}.",
-                "allowed_networks",
-            )
-        try:
-            network.normalize_address(raw)
-        except ValueError:
-            raise PaymentRefused(
-                "payout_address_invalid",
-                f"The merchant's payout address on {key!r} is not valid there.",
-                "allowed_networks",
-            ) from None
+        payable_network(registry, livemode, key, merchant.payout_addresses, "allowed_networks")
     for symbol in currencies:
         if not any(registry.token(key, symbol) is not None for key in networks):
             raise PaymentRefused(

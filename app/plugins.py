@@ -57,6 +57,14 @@ class OperatorOverrides:
         return None if config is None else config.confirmations
 
 
+class NetworkDefaults:
+    """The network's own policy, asked after every plugin (`trylast`)."""
+
+    @hookimpl(trylast=True)
+    def min_confirmations(self, network: Network) -> int | None:
+        return network.finality.confirmations
+
+
 def make_plugin_manager(
     settings: Settings, extra_plugins: Iterable[object] = ()
 ) -> pluggy.PluginManager:
@@ -82,6 +90,7 @@ def make_plugin_manager(
         if missing:
             raise PluginError(f"plugins not installed: {', '.join(sorted(missing))}")
     pm.register(OperatorOverrides(settings), name="kassa.operator")
+    pm.register(NetworkDefaults(), name="kassa.network_defaults")
     from app import quotes  # registers the operator's fixed rates
 
     pm.register(quotes, name="kassa.quotes")

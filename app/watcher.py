@@ -6,13 +6,18 @@ Each `poll_once()`:
    blocks non-canonical and puts their payments back (`payment.reorged`). A reorg that
    reaches past the stored window, or removes a confirmed payment, halts the network's
    watcher with a reason an operator sees (log + `GET /v1/networks`) — nothing is guessed;
-2. fetches the contract's logs in bounded chunks up to the head, records each as an
-   idempotent `ChainObservation`, and attaches matching transactions (`payment.pending`);
+2. asks the network for its payments (`observe`) in bounded chunks up to the head, records
+   each as an idempotent `ChainObservation`, and attaches matching transactions
+   (`payment.pending`); an observation credits its payment only when every term the core
+   decided (session, token, amount, recipient, fee) is exactly what was prepared;
 3. confirms payments deep enough under the network's policy whose block is unchanged
    (`payment.confirmed`, `checkout.session.completed`);
 4. expires payments whose deadline the processed head's timestamp passed with no log
    (`payment.expired`).
-The network adapter only answers questions; this module owns cursor, reorgs and retries.
+The network only answers questions; this module owns cursor, reorgs and retries.
+
+A checkout's transaction hint (`follow_tx_hint`) makes the watcher look that transaction up
+at once, so "transaction seen" does not wait for the next poll; the poll stays the truth.
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.contract import NATIVE_TOKEN, PaymentReceived, session_ref
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment
-from app.networks import Block, Network, Registry, RpcError, current_registry
+from app.networks import (
+    Block,
+    FinalityPolicy,
+    Network,
+    Observation,
+    Registry,
+    RpcError,
+    current_registry,
+)
 from app.plugins import notify_payment_status_changed
 from app.states import (
     ConcurrentTransition,
@@ -47,6 +59,9 @@ log = logging.getLogger("kassa.watcher")
 
 _HEADER_CONCURRENCY = 16
 _CHUNK_ATTEMPTS = 4
+# A hinted transaction is looked up at once, then again while it is not in a block yet.
+HINT_RETRY_SECONDS = 0.5
+HINT_FOLLOW_SECONDS = 60.0
 
 
 class RetryLater(Exception):
@@ -78,6 +93,8 @@ class ChainWatcher:
         self.network = network
         self.registry = registry or current_registry()
         self.window = self.registry.settings.watcher_reorg_window
+        self.config = self.registry.settings.networks.get(network.key)
+        self.finality = finality_policy(network, self.registry)
         self._pending_notifications: list[tuple[Payment, Event]] = []
 
     # ---------------------------------------------------------------- cursor
@@ -88,7 +105,7 @@ class ChainWatcher:
             return cursor
         head = await self.network.head()
         start = head.number
-        configured = getattr(self.network, "start_block", None)
+        configured = self.config.start_block if self.config is not None else None
         if configured is not None:
             start = min(start, configured)
         oldest = (
@@ -130,10 +147,14 @@ class ChainWatcher:
             log.info("%s: poll retried later: %s", self.network.key, reason)
             result.retry = True
         finally:
-            notifications, self._pending_notifications = self._pending_notifications, []
-            for payment, event in notifications:
-                await notify_payment_status_changed(self.registry.pm, payment, event)
+            await self.flush_notifications()
         return result
+
+    async def flush_notifications(self) -> None:
+        """Tell plugins about the events this watcher committed (after the commit)."""
+        notifications, self._pending_notifications = self._pending_notifications, []
+        for payment, event in notifications:
+            await notify_payment_status_changed(self.registry.pm, payment, event)
 
     async def _poll(self, result: PollResult) -> None:
         cursor = await self._cursor()
@@ -276,7 +297,7 @@ class ChainWatcher:
     async def _scan(self, cursor: ChainCursor, target: int, result: PollResult) -> None:
         start = cursor.block_number + 1
         while start <= target:
-            end = min(target, start + max(1, self.network.max_log_range) - 1)
+            end = min(target, start + max(1, self.network.max_scan_range) - 1)
             logs, headers = await self._fetch_chunk(cursor, start, end, target)
             for entry in logs:
                 await self._record(entry, result)
@@ -295,8 +316,8 @@ class ChainWatcher:
 
     async def _fetch_chunk(
         self, cursor: ChainCursor, start: int, end: int, target: int
-    ) -> tuple[list[PaymentReceived], list[Block]]:
-        """Logs and headers of [start, end] that provably come from one node's one chain.
+    ) -> tuple[list[Observation], list[Block]]:
+        """Observations and headers of [start, end] that provably come from one node's one chain.
 
         Answers spanning a failover (another node may lag or sit on another fork) are
         thrown away and fetched again, a few times, before the poll gives up.
@@ -305,7 +326,7 @@ class ChainWatcher:
         for _ in range(_CHUNK_ATTEMPTS):
             generation = self.network.rpc_generation()
             try:
-                logs = await self.network.get_logs(start, end)
+                logs = await self.network.observe(start, end)
                 # Hashes of the blocks near the head feed the reorg walk-back; deeper
                 # blocks only need the chunk's last header for the cursor.
                 headers = await self._headers(max(start, target - self.window + 1), end)
@@ -323,9 +344,9 @@ class ChainWatcher:
             self._check_chain(cursor, headers)
             by_number = {b.number: b.hash for b in headers}
             for entry in logs:
-                known = by_number.get(entry.block_number or -1)
+                known = by_number.get(entry.block_number)
                 if known is not None and known != entry.block_hash:
-                    raise RetryLater(f"log in block {entry.block_number} from another fork")
+                    raise RetryLater(f"payment in block {entry.block_number} from another fork")
             return logs, headers
         raise RetryLater(reason)
 
@@ -342,48 +363,32 @@ class ChainWatcher:
 
     # ---------------------------------------------------------------- observations
 
-    def _mismatch(self, entry: PaymentReceived, payment: Payment) -> str:
-        expected_token = payment.token_address or NATIVE_TOKEN
-        if entry.session_ref != session_ref(payment.session_nonce):
-            return "session ref differs from the intent"
-        if entry.token.lower() != expected_token.lower():
-            return f"token {entry.token} differs from the intent's {expected_token}"
-        if entry.amount != payment.amount_base_units:
-            return f"amount {entry.amount} differs from the intent's {payment.amount_base_units}"
-        if entry.recipient.lower() != payment.recipient.lower():
-            return f"recipient {entry.recipient} differs from the intent's {payment.recipient}"
-        if entry.fee != payment.fee_base_units:
-            return f"fee {entry.fee} differs from the intent's {payment.fee_base_units}"
-        return ""
-
-    async def _record(self, entry: PaymentReceived, result: PollResult) -> None:
-        assert entry.transaction_hash and entry.block_hash and entry.block_number is not None
-        payment_ref = "0x" + entry.payment_ref.hex()
-        payment = await Payment.get_or_none(payment_ref=payment_ref, network=self.network.key)
+    async def _record(self, entry: Observation, result: PollResult) -> None:
+        payment = await Payment.get_or_none(payment_ref=entry.reference, network=self.network.key)
         if payment is None:
-            mismatch = "no payment with this payment ref on this network"
+            mismatch = "no payment with this reference on this network"
         else:
-            mismatch = self._mismatch(entry, payment)
+            mismatch = mismatch_reason(entry, payment)
         if mismatch:
             log.error(
-                "%s: log %s/%d not credited: %s",
+                "%s: payment in tx %s/%d not credited: %s",
                 self.network.key,
-                entry.transaction_hash,
-                entry.log_index,
+                entry.tx_id,
+                entry.position,
                 mismatch,
             )
         observation, created = await ChainObservation.get_or_create(
             network=self.network.key,
-            tx_hash=entry.transaction_hash,
-            log_index=entry.log_index,
+            tx_hash=entry.tx_id,
+            log_index=entry.position,
             block_hash=entry.block_hash,
             defaults={
                 "block_number": entry.block_number,
-                "session_ref": "0x" + entry.session_ref.hex(),
-                "payment_ref": payment_ref,
+                "session_ref": entry.session_reference,
+                "payment_ref": entry.reference,
                 "payment_id": payment.id if payment is not None else None,
                 "payer": entry.payer,
-                "token": entry.token,
+                "token": entry.token or "",
                 "amount": entry.amount,
                 "recipient": entry.recipient,
                 "fee": entry.fee,
@@ -402,16 +407,16 @@ class ChainWatcher:
                 "%s: payment %s was paid (tx %s) after it expired; refund or reconcile",
                 self.network.key,
                 payment.id,
-                entry.transaction_hash,
+                entry.tx_id,
             )
             return
         if payment.status != PaymentStatus.PENDING or payment.tx_hash is not None:
             return
         changes = {
-            "tx_hash": entry.transaction_hash,
+            "tx_hash": entry.tx_id,
             "block_number": entry.block_number,
             "block_hash": entry.block_hash,
-            "log_index": entry.log_index,
+            "log_index": entry.position,
             "payer": entry.payer,
             "confirmations": 0,
         }
@@ -437,7 +442,7 @@ class ChainWatcher:
         ).order_by("block_number")
         if not seen:
             return
-        policy = self.network.finality
+        policy = self.finality
         finalized: Block | None = None
         if policy.require_finalized_tag:
             finalized = await self.network.finalized_head()
@@ -545,6 +550,94 @@ class ChainWatcher:
             result.expired.append(payment.id)
 
 
+def mismatch_reason(entry: Observation, payment: Payment) -> str:
+    """Why `entry` does not pay `payment` ("" when it does): every term is compared exactly,
+    as the network spelt it when it prepared the payment."""
+    if entry.session_reference != payment.session_ref:
+        return "session reference differs from the prepared payment's"
+    if entry.token != payment.token_address:
+        return f"token {entry.token} differs from the prepared payment's {payment.token_address}"
+    if entry.amount != payment.amount_base_units:
+        return f"amount {entry.amount} differs from the prepared {payment.amount_base_units}"
+    if entry.recipient != payment.recipient:
+        return f"recipient {entry.recipient} differs from the prepared {payment.recipient}"
+    if entry.fee != payment.fee_base_units:
+        return f"fee {entry.fee} differs from the prepared {payment.fee_base_units}"
+    return ""
+
+
+def finality_policy(network: Network, registry: Registry) -> FinalityPolicy:
+    """The network's policy, with the operator's `finality` setting applied when given."""
+    config = registry.settings.networks.get(network.key)
+    mode = config.finality if config is not None else None
+    if mode is None:
+        return network.finality
+    return FinalityPolicy(
+        network.finality.confirmations,
+        require_finalized_tag=mode in ("finalized", "both"),
+        finalized_tag_only=mode == "finalized",
+    )
+
+
+def poll_interval(network: Network, registry: Registry) -> float:
+    """The operator's `poll_interval_seconds`, else the network's default."""
+    config = registry.settings.networks.get(network.key)
+    configured = config.poll_interval_seconds if config is not None else None
+    return configured or network.poll_interval
+
+
+# -------------------------------------------------------------------- hints
+
+
+async def look_up_hint(watcher: ChainWatcher, tx_id: str) -> PollResult:
+    """Record the payments of one transaction now, if it is in a block (idempotent: the
+    poll records the same observations again when it reaches that block)."""
+    result = PollResult()
+    observations = await watcher.network.observe_transaction(tx_id)
+    try:
+        for entry in observations:
+            await watcher._record(entry, result)
+    finally:
+        await watcher.flush_notifications()
+    result.logs = len(observations)
+    return result
+
+
+_followed_hints: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+
+def follow_tx_hint(network: Network, payment_id: str, tx_id: str) -> None:
+    """Look `tx_id` up in the background until it is in a block (bounded in time).
+
+    One follower per (network, transaction); a hint is optional, so failures are logged and
+    never reach the shopper.
+    """
+    key = (network.key, tx_id)
+    if key in _followed_hints:
+        return
+
+    async def follow() -> None:
+        watcher = ChainWatcher(network)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HINT_FOLLOW_SECONDS
+        try:
+            while loop.time() < deadline:
+                try:
+                    if (await look_up_hint(watcher, tx_id)).logs:
+                        return
+                except RpcError as error:
+                    log.info("%s: hint %s for %s: %s", network.key, tx_id, payment_id, error)
+                await asyncio.sleep(HINT_RETRY_SECONDS)
+        except Exception:
+            log.exception("%s: hint %s for %s failed", network.key, tx_id, payment_id)
+        finally:
+            _followed_hints.pop(key, None)
+
+    _followed_hints[key] = asyncio.get_running_loop().create_task(
+        follow(), name=f"hint-{network.key}-{payment_id}"
+    )
+
+
 # -------------------------------------------------------------------- running
 
 
@@ -599,17 +692,18 @@ async def run_watcher(network: Network, registry: Registry, database_url: str) -
     """Poll `network` forever while holding its lock; failures back off, never stop it."""
     lock = NetworkLock(database_url, network.key)
     watcher = ChainWatcher(network, registry)
-    backoff = network.poll_interval
+    interval = poll_interval(network, registry)
+    backoff = interval
     try:
         while True:
             try:
                 if not lock.held() and not await lock.acquire():
-                    await asyncio.sleep(max(5.0, network.poll_interval))
+                    await asyncio.sleep(max(5.0, interval))
                     continue
                 result = await watcher.poll_once()
-                backoff = network.poll_interval
+                backoff = interval
                 if result.halted:
-                    await asyncio.sleep(max(30.0, network.poll_interval))
+                    await asyncio.sleep(max(30.0, interval))
                     continue
             except asyncio.CancelledError:
                 raise

@@ -41,7 +41,7 @@ from app.payments import create_payment  # noqa: E402
 from app.plugins import start_registry  # noqa: E402
 from app.states import SessionStatus, utcnow  # noqa: E402
 from app.watcher import ChainWatcher, run_watcher  # noqa: E402
-from tests.anvil import AnvilNode  # noqa: E402
+from plugins.evm.anvil import AnvilNode  # noqa: E402
 from tests.chain import DEVNET, DevChain, deploy_devchain, devnet_settings  # noqa: E402
 
 

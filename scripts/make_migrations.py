@@ -15,17 +15,32 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aerich import Command
 from tortoise import Tortoise
 
-from app.db import migrations_location, tortoise_config
+from app.db import dialect_of, migrations_location, tortoise_config
 
 ADMIN_URL = os.environ.get("KASSA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
+def sqlite_widening_is_a_no_op() -> None:
+    """aerich refuses every column change on SQLite. SQLite does not enforce VARCHAR
+    lengths, so a widened column needs no SQL there: write a comment instead. Other changes
+    (type, nullability, defaults) still fail loudly."""
+    from aerich.ddl.sqlite import SqliteDDL
+
+    def modify_column(self: SqliteDDL, model: Any, field_describe: dict[str, Any], **_: Any) -> str:
+        return f"-- {model._meta.db_table}.{field_describe['db_column']}: width not enforced"
+
+    SqliteDDL.modify_column = modify_column  # type: ignore[method-assign]
+
+
 async def step(action: str, database_url: str, name: str) -> None:
+    if dialect_of(database_url) == "sqlite":
+        sqlite_widening_is_a_no_op()
     location = migrations_location(database_url)
     command = Command(tortoise_config(database_url), app="models", location=str(location))
     try:

@@ -18,7 +18,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from app.config import Settings
 from app.networks import Registry, install_registry
 from app.plugins import start_registry
-from tests.anvil import AnvilNode, AnvilNotFound
+from plugins.evm.anvil import AnvilNode, AnvilNotFound
 from tests.contract.harness import Kassa, contract_at, deploy_kassa, rpc
 
 DEVNET = "devnet"

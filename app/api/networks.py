@@ -33,9 +33,10 @@ async def list_networks() -> Response:
                 "id": network.key,
                 "object": "network",
                 "name": network.name,
-                "chain_id": network.chain_id,
+                "chain": network.chain_ref,
                 "testnet": network.testnet,
-                "contract_address": network.contract_address,
+                # What the network's plugin shows of itself (EVM: chain_id, contract_address).
+                **network.public_facts(),
                 "explorer_url": network.explorer_url or None,
                 "crypto_currencies": sorted(t.symbol for t in registry.tokens_of(network.key)),
                 "watcher": {

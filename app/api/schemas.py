@@ -414,9 +414,12 @@ class NetworkObject(BaseModel):
     id: str
     object: Literal["network"]
     name: str
-    chain_id: int
+    # The chain as a CAIP-2 id, e.g. "eip155:1"; the network plugin's own facts follow
+    # (EVM networks: chain_id and contract_address).
+    chain: str
+    chain_id: int | None = None
     testnet: bool
-    contract_address: str
+    contract_address: str | None = None
     explorer_url: str | None
     crypto_currencies: list[str]
     watcher: NetworkWatcher

@@ -29,15 +29,35 @@ _MIN_COMPRESS_BYTES = 512
 _YEAR = 365 * 24 * 3600
 
 
+# Where static files live by URL prefix: Kassa's own, and each plugin blueprint's
+# (`/static/plugins/NAME/…`, added by `add_plugin_static`).
+_STATIC_ROOTS: dict[str, Path] = {"": STATIC_DIR}
+PLUGIN_STATIC_PREFIX = "plugins/"
+
+
+def add_plugin_static(name: str, folder: Path) -> None:
+    _STATIC_ROOTS[f"{PLUGIN_STATIC_PREFIX}{name}/"] = folder
+
+
+def _static_path(filename: str) -> Path:
+    for prefix, root in _STATIC_ROOTS.items():
+        if prefix and filename.startswith(prefix):
+            return root / filename[len(prefix) :]
+    return STATIC_DIR / filename
+
+
 @functools.cache
-def _file_version(filename: str, mtime_ns: int) -> str:
-    return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:12]
+def _file_version(path: Path, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def static_url(filename: str) -> str:
-    """`/static/<file>?v=<content hash>`: the URL changes whenever the file does."""
-    path = STATIC_DIR / filename
-    version = _file_version(filename, path.stat().st_mtime_ns)
+    """`/static/<file>?v=<content hash>`: the URL changes whenever the file does.
+
+    `plugins/NAME/<file>` names a file of the plugin blueprint NAME.
+    """
+    path = _static_path(filename)
+    version = _file_version(path, path.stat().st_mtime_ns)
     return f"/static/{filename}?v={version}"
 
 

@@ -1,7 +1,8 @@
 """What a shopper may pay with: (network, token) pairs allowed, enabled and payable.
 
-A pair is offered when the session allows it, the operator enabled the network for the
-session's mode (the plugin registry), and the merchant has a payout address there.
+A pair is offered when the session allows it and `app.payments.payable_network` accepts the
+network (enabled, in the session's mode, with a valid payout address of the merchant): the
+same check payment creation makes, so the page never offers what Pay would refuse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 
 from app.models import CheckoutSession, Merchant
 from app.networks import Network, PluginError, Token, current_registry
+from app.payments import PaymentRefused, payable_network
 
 log = logging.getLogger("kassa.checkout")
 
@@ -37,12 +39,14 @@ def payment_options(session: CheckoutSession, merchant: Merchant) -> list[Paymen
         registry = current_registry()
     except PluginError:
         return []
-    enabled = {n.key: n for n in registry.networks_for_mode(session.livemode)}
     allowed_symbols = [s.upper() for s in session.allowed_crypto_currencies]
     options: list[PaymentOption] = []
     for key in session.allowed_networks:
-        network = enabled.get(key)
-        if network is None or not merchant.payout_addresses.get(key):
+        try:
+            network, _ = payable_network(
+                registry, session.livemode, key, merchant.payout_addresses, "network"
+            )
+        except PaymentRefused:
             continue
         for symbol in allowed_symbols:
             token = registry.token(key, symbol)

@@ -7,7 +7,6 @@ reload it. With htmx the same routes answer with `_fragment.html` partials inste
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import re
@@ -25,7 +24,6 @@ from quart import (
     request,
 )
 
-from app.checkout import devwallet
 from app.checkout.options import PaymentOption, find_option, payment_options
 from app.checkout.paydetails import PayDetails, pay_details
 from app.checkout.preview import PreviewUnavailable, preview_amount
@@ -48,14 +46,16 @@ from app.checkout.state import (
 from app.config import Settings
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
+from app.networks import current_registry
+from app.payments import PaymentRefused, create_payment
 from app.states import ConcurrentTransition, PaymentStatus, SessionStatus, transition, utcnow
+from app.watcher import follow_tx_hint
 
 log = logging.getLogger("kassa.checkout")
 
 checkout = Blueprint("checkout", __name__, url_prefix="/checkout")
 
 _SESSION_ID = re.compile(r"^cs_(?:test|live)_[A-Za-z0-9]{16,40}$")
-_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 SSE_POLL_SECONDS = 1.0
 SSE_MAX_SECONDS = 600.0  # the browser reconnects; bounded streams free server slots
 
@@ -68,7 +68,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _is_htmx() -> bool:
+def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
@@ -83,7 +83,7 @@ def _limits() -> PaymentRateLimits:
 @checkout.after_request
 async def checkout_headers(response: Response) -> Response:
     set_csrf_cookie(response)
-    if _is_htmx():
+    if is_htmx():
         # Fragments and full pages share URLs: caches must key on the header.
         response.vary.add("HX-Request")
     return apply_security_headers(response)
@@ -94,7 +94,7 @@ def _csp_nonce_global() -> str:
     return csp_nonce()
 
 
-async def _load_session(session_id: str) -> CheckoutSession:
+async def load_session(session_id: str) -> CheckoutSession:
     if not _SESSION_ID.match(session_id):
         abort(404)
     session = await CheckoutSession.get_or_none(id=session_id)
@@ -105,14 +105,14 @@ async def _load_session(session_id: str) -> CheckoutSession:
     return session
 
 
-def _page_url(session: CheckoutSession, **query: str) -> str:
+def page_url(session: CheckoutSession, **query: str) -> str:
     suffix = "&".join(f"{k}={v}" for k, v in query.items())
     return f"/checkout/{session.id}" + (f"?{suffix}" if suffix else "")
 
 
-def _redirect(url: str) -> Response:
+def redirect_to(url: str) -> Response:
     """A redirect both htmx (`HX-Redirect`, a full navigation) and plain forms follow."""
-    if _is_htmx():
+    if is_htmx():
         response = Response("", status=204)
         response.headers["HX-Redirect"] = url
         return response
@@ -126,14 +126,18 @@ def _seconds_left(session: CheckoutSession) -> int:
 def _pay_details(payment: Payment | None) -> PayDetails | None:
     if payment is None or payment.status != PaymentStatus.PENDING:
         return None
-    details = pay_details(payment)
-    if not details.rpc_url:
-        # The local devnet has no public RPC URL, but `kassa dev` knows where it listens,
-        # so browser wallets can still add the chain (wallet_addEthereumChain).
-        dev_rpc = devwallet.rpc_url(current_app, payment.network)
-        if dev_rpc:
-            details = dataclasses.replace(details, rpc_url=dev_rpc)
-    return details
+    return pay_details(payment)
+
+
+def _checkout_scripts(options: list[PaymentOption], pay: PayDetails | None) -> list[str]:
+    """Static scripts of the networks this page may show a pay step for (no duplicates)."""
+    networks = [option.network for option in options]
+    if pay is not None and pay.network is not None:
+        networks.append(pay.network)
+    scripts: dict[str, None] = {}
+    for network in networks:
+        scripts.update(dict.fromkeys(network.checkout_scripts))
+    return list(scripts)
 
 
 async def _context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
@@ -152,31 +156,30 @@ async def _context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
         "status": status,
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(session.id),
-        "test_wallet": pay is not None and devwallet.available(current_app, pay.network_key),
         "success_url": success_redirect_url(session),
         "cancel_url": cancel_redirect_url(session),
         **extra,
     }
 
 
-def _html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def html(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status=status, headers=headers, content_type="text/html; charset=utf-8")
 
 
-async def _notice(
+async def notice(
     session: CheckoutSession, message: str, status: int, retry_after: int | None = None
 ) -> Response:
     """An error for the shopper: a fragment into #notice (htmx) or the page with the message."""
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
-    if _is_htmx():
+    if is_htmx():
         headers.update({"HX-Retarget": "#notice", "HX-Reswap": "innerHTML"})
         body = await render_template("_notice.html", message=message)
-        return _html(body, status, headers)
+        return html(body, status, headers)
     if session.status != SessionStatus.OPEN:
         context = await _context(session)
-        return _html(await render_template("checkout_closed.html", **context), status, headers)
+        return html(await render_template("checkout_closed.html", **context), status, headers)
     context = await _open_page_context(session, notice=message)
-    return _html(await render_template("checkout.html", **context), status, headers)
+    return html(await render_template("checkout.html", **context), status, headers)
 
 
 # ----------------------------------------------------------------------------- pages
@@ -184,14 +187,14 @@ async def _notice(
 
 @checkout.get("/<session_id>")
 async def checkout_page(session_id: str) -> Response:
-    session = await _load_session(session_id)
+    session = await load_session(session_id)
     if session.status != SessionStatus.OPEN:
         return await _closed_page(session)
     context = await _open_page_context(session)
-    if _is_htmx() and context["choosing"]:
+    if is_htmx() and context["choosing"]:
         # "Choose another currency" swaps the choices in without reloading the page.
-        return _html(await render_template("_choices.html", **context))
-    return _html(await render_template("checkout.html", **context))
+        return html(await render_template("_choices.html", **context))
+    return html(await render_template("checkout.html", **context))
 
 
 async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
@@ -203,7 +206,13 @@ async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str
     preview = None
     if choosing and chosen is not None:
         preview = await _preview(session, chosen)
-    context.update(options=options, chosen=chosen, choosing=choosing, preview=preview)
+    context.update(
+        options=options,
+        chosen=chosen,
+        choosing=choosing,
+        preview=preview,
+        checkout_scripts=_checkout_scripts(options, context["pay"]),
+    )
     return context
 
 
@@ -211,9 +220,11 @@ async def _closed_page(session: CheckoutSession) -> Response:
     context = await _context(session)
     # A seen-but-not-final payment keeps a timed-out session on the live page.
     if context["status"].phase == "seen":
-        context.update(options=[], chosen=None, choosing=False, preview=None)
-        return _html(await render_template("checkout.html", **context))
-    return _html(await render_template("checkout_closed.html", **context))
+        context.update(
+            options=[], chosen=None, choosing=False, preview=None, checkout_scripts=[]
+        )
+        return html(await render_template("checkout.html", **context))
+    return html(await render_template("checkout_closed.html", **context))
 
 
 async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str, str]:
@@ -226,53 +237,51 @@ async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str,
 
 @checkout.get("/<session_id>/preview")
 async def checkout_preview(session_id: str) -> Response:
-    session = await _load_session(session_id)
-    if not _is_htmx():
-        return redirect(_page_url(session, option=request.args.get("option", "")), 303)  # type: ignore[return-value]
+    session = await load_session(session_id)
+    if not is_htmx():
+        return redirect(page_url(session, option=request.args.get("option", "")), 303)  # type: ignore[return-value]
     merchant = await Merchant.get(id=session.merchant_id)
     option = find_option(payment_options(session, merchant), request.args.get("option"))
     preview = await _preview(session, option) if option is not None else None
-    return _html(await render_template("_preview.html", preview=preview, chosen=option))
+    return html(await render_template("_preview.html", preview=preview, chosen=option))
 
 
 @checkout.post("/<session_id>/pay")
 async def checkout_pay(session_id: str) -> Response:
-    session = await _load_session(session_id)
+    session = await load_session(session_id)
     if not await csrf_ok(session.id):
-        return await _csrf_refused(session)
+        return await csrf_refused(session)
     if session.status != SessionStatus.OPEN:
-        return _redirect(_page_url(session))
+        return redirect_to(page_url(session))
     form = await request.form
     merchant = await Merchant.get(id=session.merchant_id)
     option = find_option(payment_options(session, merchant), form.get("option"))
     if option is None:
-        return await _notice(session, "Choose a currency to pay with.", 400)
+        return await notice(session, "Choose a currency to pay with.", 400)
     wait = _limits().check(session.id, request.remote_addr or "unknown")
     if wait:
-        return await _notice(
+        return await notice(
             session,
             "Too many payment attempts. Please wait a moment and try again.",
             429,
             retry_after=max(1, int(wait + 0.999)),
         )
-    from app.payments import PaymentRefused, create_payment
-
     try:
         await create_payment(
             session, option.network.key, option.token.symbol, request_id=g.get("request_id")
         )
     except PaymentRefused as error:
         log.info("checkout %s: payment refused: %s", session.id, error.code)
-        return await _notice(session, _payment_error_message(error), error.status)
+        return await notice(session, _payment_error_message(error), error.status)
     except Exception:  # a shopper gets a sentence, the operator the traceback
         log.exception("checkout %s: payment creation failed", session.id)
-        return await _notice(session, _payment_error_message(None), 500)
-    if not _is_htmx():
-        return _redirect(_page_url(session))
-    session = await _load_session(session_id)
+        return await notice(session, _payment_error_message(None), 500)
+    if not is_htmx():
+        return redirect_to(page_url(session))
+    session = await load_session(session_id)
     context = await _context(session)
     body = await render_template("_pay_step.html", **context, oob_status=True)
-    return _html(body)
+    return html(body)
 
 
 def _payment_error_message(error: Exception | None) -> str:
@@ -282,24 +291,24 @@ def _payment_error_message(error: Exception | None) -> str:
     return "This payment could not be started. Please try again or choose another currency."
 
 
-async def _csrf_refused(session: CheckoutSession) -> Response:
-    return await _notice(session, "This form has expired. Reload the page and try again.", 403)
+async def csrf_refused(session: CheckoutSession) -> Response:
+    return await notice(session, "This form has expired. Reload the page and try again.", 403)
 
 
 @checkout.get("/<session_id>/status")
 async def checkout_status(session_id: str) -> Response:
-    session = await _load_session(session_id)
-    if not _is_htmx():
-        return redirect(_page_url(session), 303)  # type: ignore[return-value]
+    session = await load_session(session_id)
+    if not is_htmx():
+        return redirect(page_url(session), 303)  # type: ignore[return-value]
     payment = await active_payment(session)
     status = shopper_status(session, payment)
-    return _html(await render_template("_status.html", status=status, session=session))
+    return html(await render_template("_status.html", status=status, session=session))
 
 
 @checkout.get("/<session_id>/events")
 async def checkout_events(session_id: str) -> Response:
     """Server-sent `status` events whenever the rendered status changes; `close` when final."""
-    session = await _load_session(session_id)
+    session = await load_session(session_id)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     async def render(status: ShopperStatus, current: CheckoutSession) -> str:
@@ -337,12 +346,12 @@ async def checkout_events(session_id: str) -> Response:
 
 @checkout.post("/<session_id>/cancel")
 async def checkout_cancel(session_id: str) -> Response:
-    session = await _load_session(session_id)
+    session = await load_session(session_id)
     if not await csrf_ok(session.id):
-        return await _csrf_refused(session)
+        return await csrf_refused(session)
     payment = await active_payment(session)
     if shopper_status(session, payment).phase == "seen":
-        return await _notice(
+        return await notice(
             session,
             "A payment is already on its way; this checkout can no longer be canceled.",
             409,
@@ -356,73 +365,41 @@ async def checkout_cancel(session_id: str) -> Response:
                 request_id=g.get("request_id"),
             )
         except ConcurrentTransition:
-            session = await _load_session(session_id)
+            session = await load_session(session_id)
     if session.status == SessionStatus.CANCELED:
-        return _redirect(cancel_redirect_url(session))
-    return _redirect(_page_url(session))
+        return redirect_to(cancel_redirect_url(session))
+    return redirect_to(page_url(session))
 
 
 @checkout.post("/<session_id>/tx")
 async def checkout_tx_hint(session_id: str) -> Response:
-    """The wallet script reports its transaction hash: a hint only; the chain is the truth."""
-    session = await _load_session(session_id)
+    """The wallet script reports its transaction id: a hint only; the chain is the truth.
+
+    The network checks the id's spelling; the watcher then looks the transaction up at once
+    instead of waiting for its next poll.
+    """
+    session = await load_session(session_id)
     if not await csrf_ok(session.id):
-        return Response(json.dumps({"ok": False}), status=403, content_type="application/json")
+        return _json({"ok": False}, 403)
     try:
         body = json.loads(await request.get_data(as_text=True) or "{}")
     except ValueError:
         body = {}
-    tx_hash = body.get("tx_hash") if isinstance(body, dict) else None
+    tx_id = body.get("tx_hash") if isinstance(body, dict) else None
     payment_id = body.get("payment_id") if isinstance(body, dict) else None
-    if not isinstance(tx_hash, str) or not _TX_HASH.match(tx_hash):
-        return Response(json.dumps({"ok": False}), status=400, content_type="application/json")
-    payment = await Payment.get_or_none(id=str(payment_id or ""), session_id=session.id)
-    if payment is None:
-        return Response(json.dumps({"ok": False}), status=404, content_type="application/json")
-    await _record_tx_hint(payment, tx_hash.lower())
-    return Response(json.dumps({"ok": True}), content_type="application/json")
-
-
-async def _record_tx_hint(payment: Payment, tx_hash: str) -> None:
-    """Hand the hint to the watcher when it takes hints; otherwise it finds the log itself."""
+    if not isinstance(tx_id, str) or not isinstance(payment_id, str | None):
+        return _json({"ok": False}, 400)
+    payment = await Payment.get_or_none(id=payment_id or "", session_id=session.id)
+    network = current_registry().network(payment.network) if payment is not None else None
+    if payment is None or network is None:
+        return _json({"ok": False}, 404)
     try:
-        from app import watcher
-    except ImportError:
-        return
-    hint = getattr(watcher, "record_tx_hint", None)
-    if hint is None:
-        return
-    try:
-        result = hint(payment, tx_hash)
-        if asyncio.iscoroutine(result):
-            await result
-    except Exception as error:  # a hint is optional; never fail the shopper over it
-        log.info("tx hint for %s ignored: %s", payment.id, error)
+        tx_id = network.normalize_tx_id(tx_id)
+    except ValueError:
+        return _json({"ok": False}, 400)
+    follow_tx_hint(network, payment.id, tx_id)
+    return _json({"ok": True}, 200)
 
 
-@checkout.post("/<session_id>/test-wallet")
-async def checkout_test_wallet(session_id: str) -> Response:
-    """Dev mode only: pay the active payment from a funded devnet account (server-side)."""
-    session = await _load_session(session_id)
-    if not await csrf_ok(session.id):
-        return await _csrf_refused(session)
-    payment = await active_payment(session)
-    if (
-        payment is None
-        or payment.status != PaymentStatus.PENDING
-        or not devwallet.available(current_app, payment.network)
-    ):
-        abort(404)
-    details = pay_details(payment)
-    try:
-        tx_hash = await devwallet.pay(current_app, details)
-    except devwallet.DevWalletError as error:
-        return await _notice(session, f"The test wallet could not pay: {error}", 502)
-    await _record_tx_hint(payment, tx_hash)
-    if _is_htmx():
-        return _html(
-            await render_template(
-                "_notice.html", message=f"Test wallet sent {tx_hash}.", kind="info"
-            )
-        )
-    return _redirect(_page_url(session))
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(json.dumps(body), status=status, content_type="application/json")

@@ -14,6 +14,7 @@ from eth_utils import to_checksum_address
 from app.hookspecs import hookimpl
 from app.networks import Network, PluginError, PriceSource, Token
 from app.quotes import FixedRateSource
+from plugins.evm import EvmNetwork
 
 # (network key, symbol): (address, decimals, name) — the issuers' published contracts.
 KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, str]] = {
@@ -31,7 +32,9 @@ STABLECOIN_PEGS = {"USDC/USD": Decimal(1), "USDT/USD": Decimal(1), "DAI/USD": De
 
 
 @hookimpl
-def register_tokens(network: Network, settings: Any) -> list[Token]:
+def register_tokens(network: Network, settings: Any) -> list[Token] | None:
+    if not isinstance(network, EvmNetwork):
+        return None  # another plugin's chain: its tokens are not ERC-20 contracts
     tokens = [
         Token(network=key, symbol=symbol, decimals=decimals, address=address, name=name)
         for (key, symbol), (address, decimals, name) in KNOWN_TOKENS.items()

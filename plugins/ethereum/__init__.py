@@ -1,19 +1,8 @@
-"""Ethereum mainnet, Sepolia and a local devnet (anvil), on the shared EVM adapter."""
+"""Ethereum mainnet, Sepolia and a local devnet (anvil), as an `EvmPlugin`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from app.hookspecs import hookimpl
-from app.networks import Network, PriceSource, Token
-from app.quotes import CoinGeckoSource
-from plugins.ethereum.adapter import (
-    ChainSpec,
-    default_confirmations,
-    evm_payment_request,
-    networks_from_settings,
-)
-from plugins.ethereum.chainlink import chainlink_sources
+from plugins.evm import ChainSpec, EvmPlugin
 
 SPECS = (
     ChainSpec(
@@ -49,32 +38,8 @@ SPECS = (
         explorer_url="",
         poll_interval=1.0,
         max_log_range=10_000,
+        devnet=True,
     ),
 )
 
-# CoinGecko coin ids of the native coins this plugin's networks use.
-COINGECKO_IDS = {"ETH": "ethereum"}
-
-
-@hookimpl
-def register_networks(settings: Any) -> list[Network]:
-    return list(networks_from_settings(SPECS, settings))
-
-
-@hookimpl(trylast=True)
-def min_confirmations(network: Network) -> int | None:
-    """The network's own default; operator overrides run first."""
-    return default_confirmations(network, SPECS)
-
-
-@hookimpl(trylast=True)
-def build_payment_request(payment: Any, network: Network, token: Token) -> dict[str, Any] | None:
-    return evm_payment_request(payment, network, token, SPECS)
-
-
-@hookimpl
-def register_price_sources(settings: Any) -> list[PriceSource]:
-    sources: list[PriceSource] = list(chainlink_sources(SPECS, settings))
-    if settings.coingecko_enabled:
-        sources.append(CoinGeckoSource(COINGECKO_IDS, settings.coingecko_url, name="coingecko"))
-    return sources
+plugin = EvmPlugin("ethereum", SPECS, coingecko_ids={"ETH": "ethereum"})

@@ -1,19 +1,8 @@
-"""Polygon PoS and its Amoy testnet, on the EVM adapter (with the PoA middleware)."""
+"""Polygon PoS and its Amoy testnet, as an `EvmPlugin` (blocks need the PoA middleware)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from app.hookspecs import hookimpl
-from app.networks import Network, PriceSource, Token
-from app.quotes import CoinGeckoSource
-from plugins.ethereum.adapter import (
-    ChainSpec,
-    default_confirmations,
-    evm_payment_request,
-    networks_from_settings,
-)
-from plugins.ethereum.chainlink import chainlink_sources
+from plugins.evm import ChainSpec, EvmPlugin
 
 # Polygon saw a ~157-block reorg in 2023; 128 blocks is the default depth here, and
 # operators can require the `finalized` (milestone) tag as well.
@@ -44,27 +33,4 @@ SPECS = (
     ),
 )
 
-COINGECKO_IDS = {"POL": "polygon-ecosystem-token"}
-
-
-@hookimpl
-def register_networks(settings: Any) -> list[Network]:
-    return list(networks_from_settings(SPECS, settings))
-
-
-@hookimpl(trylast=True)
-def min_confirmations(network: Network) -> int | None:
-    return default_confirmations(network, SPECS)
-
-
-@hookimpl(trylast=True)
-def build_payment_request(payment: Any, network: Network, token: Token) -> dict[str, Any] | None:
-    return evm_payment_request(payment, network, token, SPECS)
-
-
-@hookimpl
-def register_price_sources(settings: Any) -> list[PriceSource]:
-    sources: list[PriceSource] = list(chainlink_sources(SPECS, settings))
-    if settings.coingecko_enabled:
-        sources.append(CoinGeckoSource(COINGECKO_IDS, settings.coingecko_url, name="coingecko-pol"))
-    return sources
+plugin = EvmPlugin("polygon", SPECS, coingecko_ids={"POL": "polygon-ecosystem-token"})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
-from tests.anvil import AnvilNode
+from plugins.evm.anvil import AnvilNode
 from tests.contract.harness import Kassa, deploy_kassa, rpc, start_anvil
 
 

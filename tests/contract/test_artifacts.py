@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from app.contract import (
+from plugins.evm.contract import (
     CHECKOUT_CONTRACT,
     PAY_SELECTOR,
     PAYMENT_RECEIVED_TOPIC,

@@ -12,7 +12,7 @@ from typing import Any
 from eth_account import Account
 from web3 import AsyncWeb3
 
-from tests.anvil import AnvilNode
+from plugins.evm.anvil import AnvilNode
 from tests.contract.harness import contract_at
 
 

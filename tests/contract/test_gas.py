@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.contract import NATIVE_TOKEN
+from plugins.evm.contract import NATIVE_TOKEN
 from tests.contract.harness import Kassa
 
 NATIVE_LIMIT = 60_000

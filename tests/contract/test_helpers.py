@@ -1,4 +1,4 @@
-"""app.contract helpers: intents, signing, call encoding, event and error decoding, deploy."""
+"""plugins.evm.contract helpers: intents, signing, call encoding, event and error decoding, deploy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_utils import keccak
 
-from app.contract import (
+from plugins.evm.contract import (
     NATIVE_TOKEN,
     ContractDeploymentError,
     DeployerKeyMissing,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from web3.exceptions import ContractLogicError
 
-from app.contract import (
+from plugins.evm.contract import (
     NATIVE_TOKEN,
     checkout_abi,
     decode_contract_error,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.contract import (
+from plugins.evm.contract import (
     NATIVE_TOKEN,
     PAYMENT_RECEIVED_TOPIC,
     decode_contract_error,

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.contract import NATIVE_TOKEN, deploy_artifact
+from plugins.evm.contract import NATIVE_TOKEN, deploy_artifact
 from tests.contract.harness import Kassa, rpc
 
 TOKEN_KINDS = ("native", "erc20", "usdt")

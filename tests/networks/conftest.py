@@ -13,7 +13,7 @@ from quart.typing import TestClientProtocol
 from app.models import ChainCursor, ChainObservation, Event, Payment
 from app.networks import Registry, current_registry, install_registry
 from app.watcher import ChainWatcher
-from tests.anvil import AnvilNode
+from plugins.evm.anvil import AnvilNode
 from tests.chain import DEVNET, DevChain, deploy_devchain, devnet_settings, start_devnet
 from tests.conftest import MerchantKeys, new_merchant
 

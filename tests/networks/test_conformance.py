@@ -17,7 +17,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import ExtraDataLengthError
 
 from app.config import Settings
-from app.contract import PaymentIntent, intent_digest, session_ref
+from plugins.evm.contract import PaymentIntent, intent_digest, session_ref
 from app.networks import Network, Registry, build_registry
 from app.plugins import make_plugin_manager
 from tests.chain import DevChain, deploy_devchain, start_devnet
@@ -96,7 +96,7 @@ class NetworkConformance:
         finally:
             conformance.proxy.max_log_range = None
         assert split == logs
-        assert network.max_log_range <= 2
+        assert network.max_scan_range <= 2
 
     async def test_addresses(self, conformance: Conformance) -> None:
         network = conformance.network

@@ -82,7 +82,7 @@ async def test_rpc_faults_lose_nothing_and_never_regress(
     assert await ChainObservation.filter(network=DEVNET, canonical=True).count() == 4
     assert cursors == sorted(cursors), "the cursor went backwards"
     assert flaky.injected["502"] and flaky.injected["range"] and lagging.methods
-    assert registry.networks[DEVNET].max_log_range <= 3
+    assert registry.networks[DEVNET].max_scan_range <= 3
 
 
 async def test_running_loop_confirms_a_payment(

@@ -23,8 +23,8 @@ from app.quotes import (
     QuoteUnavailable,
     crypto_units_for,
 )
-from plugins.ethereum.adapter import RpcPool
-from plugins.ethereum.chainlink import ChainlinkFeedSource, decode_latest_round
+from plugins.evm.network import RpcPool
+from plugins.evm.chainlink import ChainlinkFeedSource, decode_latest_round
 from tests.chain import DevChain
 
 rates = st.decimals(

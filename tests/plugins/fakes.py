@@ -7,7 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from app.hookspecs import hookimpl
-from app.networks import Block, FinalityPolicy, Token
+from app.networks import (
+    Block,
+    FinalityPolicy,
+    Observation,
+    PaymentTerms,
+    PreparedPayment,
+    Token,
+)
 
 
 @dataclass
@@ -18,18 +25,23 @@ class FakeNetwork:
     chain_id: int
     name: str = "Fake"
     testnet: bool = True
-    contract_address: str = "0x" + "11" * 20
     finality: FinalityPolicy = field(default_factory=lambda: FinalityPolicy(5))
-    max_log_range: int = 100
+    max_scan_range: int = 100
     poll_interval: float = 1.0
     explorer_url: str = ""
+    pay_template: str = ""
+    checkout_scripts: tuple[str, ...] = ()
+
+    @property
+    def chain_ref(self) -> str:
+        return f"eip155:{self.chain_id}"
 
     @property
     def native_currency(self) -> Token:
         return Token(network=self.key, symbol="FAKE", decimals=18)
 
     async def head(self) -> Block:
-        return Block(1, "0x01", "0x00", 0)
+        return Block(1, "h1", "h0", 0)
 
     async def finalized_head(self) -> Block | None:
         return None
@@ -37,7 +49,10 @@ class FakeNetwork:
     async def block(self, number: int) -> Block | None:
         return None
 
-    async def get_logs(self, from_block: int, to_block: int) -> list[Any]:
+    async def observe(self, from_block: int, to_block: int) -> list[Observation]:
+        return []
+
+    async def observe_transaction(self, tx_id: str) -> list[Observation]:
         return []
 
     def rpc_generation(self) -> int:
@@ -46,11 +61,17 @@ class FakeNetwork:
     def normalize_address(self, address: str) -> str:
         return address
 
-    def sign_intent(self, intent: Any) -> bytes:
-        return b""
+    def normalize_tx_id(self, tx_id: str) -> str:
+        return tx_id
 
-    def explorer_tx_url(self, tx_hash: str) -> str:
+    async def prepare_payment(self, terms: PaymentTerms) -> PreparedPayment:
+        return PreparedPayment(reference=terms.payment_id, session_reference=terms.session_id)
+
+    def explorer_tx_url(self, tx_id: str) -> str:
         return ""
+
+    def public_facts(self) -> dict[str, Any]:
+        return {}
 
     async def close(self) -> None:
         return None
@@ -81,16 +102,6 @@ class BigPaymentsWaitLonger:
     @hookimpl
     def min_confirmations(self, network: Any, token: Any, amount: int) -> int | None:
         return 2 if amount >= 10**18 else None
-
-
-class CustomRequest:
-    """Overrides the transaction request for one token."""
-
-    @hookimpl
-    def build_payment_request(self, payment: Any, network: Any, token: Any) -> Any:
-        if token.symbol != "USDT":
-            return None
-        return {"to": network.contract_address, "data": "0x", "value": 0, "eip681_uri": "x:"}
 
 
 class Recorder:
@@ -129,3 +140,51 @@ class Fixed:
 
     async def price(self, symbol: str, fiat: str) -> Decimal | None:
         return Decimal("12.5") if symbol == "GOLD" else None
+
+
+class AddsPage:
+    """A blueprint with a route, a template and a static file, like a network plugin's."""
+
+    def __init__(self, static_dir: Any) -> None:
+        from quart import Blueprint
+
+        self.blueprint = Blueprint(
+            "fakepage",
+            __name__,
+            static_folder=str(static_dir),
+            static_url_path="/static/plugins/fakepage",
+        )
+
+        @self.blueprint.get("/fake-plugin-page")
+        async def page() -> str:
+            return "hello from a plugin"
+
+    @hookimpl
+    def register_blueprints(self, settings: Any) -> list[Any]:
+        return [self.blueprint]
+
+
+class AddsCommand:
+    """A `kassa hello` command."""
+
+    @hookimpl
+    def register_commands(self, subcommands: Any, command: Any) -> None:
+        async def hello(args: Any, settings: Any) -> None:
+            print("hello", args.who)
+
+        command(subcommands, "hello", hello, "say hello").add_argument("who")
+
+
+class RunsDevNetwork:
+    """A local chain for `kassa dev` that is only a description."""
+
+    @hookimpl
+    def dev_network(self, state_dir: Any) -> Any:
+        from app.dev import DevNetwork
+
+        async def start() -> DevNetwork:
+            return DevNetwork(
+                key="toy", settings={}, payout_address="me", currencies=["TOY"]
+            )
+
+        return start()

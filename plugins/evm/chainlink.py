@@ -11,7 +11,8 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
 from app.networks import RpcError
-from plugins.ethereum.adapter import ChainSpec, RpcPool
+from plugins.evm.network import ChainSpec, evm_settings
+from plugins.evm.rpc import RpcPool
 
 _LATEST_ROUND_DATA = "0x" + keccak(text="latestRoundData()")[:4].hex()
 _DECIMALS = "0x" + keccak(text="decimals()")[:4].hex()
@@ -68,13 +69,11 @@ def chainlink_sources(specs: Sequence[ChainSpec], settings: Any) -> list[Chainli
     sources = []
     for spec in specs:
         config = settings.networks.get(spec.key)
-        if config is None or not config.chainlink_feeds:
+        if config is None:
             continue
-        rpc = RpcPool(
-            spec.key,
-            [url.get_secret_value() for url in config.rpc_urls],
-            config.rpc_timeout_seconds,
-            poa=spec.poa,
-        )
-        sources.append(ChainlinkFeedSource(spec.key, rpc, dict(config.chainlink_feeds)))
+        evm = evm_settings(spec.key, config)
+        if not evm.chainlink_feeds:
+            continue
+        rpc = RpcPool(spec.key, evm.rpc_url_values(), evm.rpc_timeout_seconds, poa=spec.poa)
+        sources.append(ChainlinkFeedSource(spec.key, rpc, dict(evm.chainlink_feeds)))
     return sources

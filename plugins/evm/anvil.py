@@ -1,4 +1,4 @@
-"""Start and stop a local anvil node for tests (and scripts such as bench/gas.py).
+"""The one anvil launcher: `kassa dev`, the tests and the benchmarks start local chains here.
 
 `AnvilNode` runs one anvil process bound to 127.0.0.1 on a port the OS picks (``--port 0``;
 the port is read back from anvil's "Listening on" line, so there is no race for a free port).
@@ -13,23 +13,60 @@ Linux - when the Python process dies (parent-death signal), so no anvil outlives
 from __future__ import annotations
 
 import atexit
+import ctypes
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
 from eth_utils import to_checksum_address
 
-from app.devnet import DevnetError, die_with_parent, find_anvil
-
-# The app's devnet launcher owns finding anvil and tying its life to ours; tests reuse it.
-AnvilNotFound = DevnetError
+# Where `npm ci` puts the pinned anvil (package.json), relative to the repository root.
+NPM_ANVIL = (
+    Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+)
 DEFAULT_CHAIN_ID = 31337
+
+
+class AnvilNotFound(RuntimeError):
+    """No anvil binary: the message says how to install one."""
+
+
+def find_anvil() -> str:
+    """The anvil pinned in node_modules (npm ci), else `anvil` on PATH."""
+    if NPM_ANVIL.is_file() and os.access(NPM_ANVIL, os.X_OK):
+        return str(NPM_ANVIL)
+    on_path = shutil.which("anvil")
+    if on_path:
+        return on_path
+    raise AnvilNotFound(f"anvil not found at {NPM_ANVIL} nor on PATH: run `npm ci` first")
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec hook: Linux sends the child SIGTERM when its parent dies, even by SIGKILL
+    (where no Python cleanup runs); None where prctl is unavailable.
+
+    libc is resolved here, in the parent: the hook runs between fork and exec. Linux sends the
+    signal when the *thread* that started the child exits, so start children from a thread
+    that outlives them (the main thread).
+    """
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return hook
+
 
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
 # Options AnvilNode owns: it always binds 127.0.0.1 on an OS-chosen port.
@@ -117,14 +154,14 @@ class AnvilNode:
         return self
 
     def stop(self) -> None:
-        """Kill anvil (SIGTERM, then SIGKILL after 5 s) and remove its temporary files."""
+        """Kill anvil (SIGTERM, then SIGKILL after 10 s) and remove its temporary files."""
         process, self._process = self._process, None
         if process is not None:
             atexit.unregister(self.stop)
             if process.poll() is None:
                 process.terminate()
                 try:
-                    process.wait(timeout=5)
+                    process.wait(timeout=10)  # anvil writes its --state file on SIGTERM
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()

@@ -1,7 +1,7 @@
 """The Kassa payment contract from Python: artifacts, intents, calls, events, errors, deployment.
 
 The contract (contracts/KassaCheckout.sol, see docs/contract.md) executes EIP-712 signed
-payment intents. This module is chain-agnostic: every chain id and address is a parameter.
+payment intents. Every chain id and address is a parameter.
 Artifacts are the committed JSON files written by `node contracts/build.mjs`, so nothing here
 needs a Solidity compiler.
 """
@@ -86,10 +86,10 @@ class ContractArtifact(TypedDict):
 def artifacts_dir() -> Path:
     """`contracts/artifacts` of the source tree this package is imported from.
 
-    The artifacts live next to the `app` package in the repository, which is where an editable
-    install (and the test suite) imports `app` from.
+    The artifacts live at the repository's top level (plugins/evm/contract.py is two levels
+    below it), which is where an editable install (and the test suite) imports from.
     """
-    path = Path(__file__).resolve().parent.parent / "contracts" / "artifacts"
+    path = Path(__file__).resolve().parents[2] / "contracts" / "artifacts"
     if not path.is_dir():
         raise FileNotFoundError(
             f"contract artifacts not found at {path}; run Kassa from its source tree "

@@ -1,0 +1,374 @@
+"""One EVM chain with a deployed KassaCheckout, as the core's `Network` protocol wants it.
+
+Payments are EIP-712 signed intents executed by the contract; the chain shows them as
+`PaymentReceived` logs. Everything EVM-shaped (checksum addresses, 0x hashes, the zero
+address for the native coin, EIP-681 URIs, ERC-20 approvals) stays in this plugin: the core
+sees opaque strings.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+from hexbytes import HexBytes
+from pydantic import ConfigDict, Field, SecretStr, ValidationError
+from web3.exceptions import BlockNotFound, TransactionNotFound
+
+from app.config import NetworkSettings
+from app.networks import (
+    Block,
+    FinalityPolicy,
+    Observation,
+    PaymentTerms,
+    PluginError,
+    PreparedPayment,
+    ScanRangeTooLarge,
+    Token,
+)
+from plugins.evm.contract import (
+    NATIVE_TOKEN,
+    PAYMENT_RECEIVED_TOPIC,
+    PaymentIntent,
+    PaymentReceived,
+    decode_payment_received,
+    encode_pay_call,
+    session_ref,
+    sign_intent,
+)
+from plugins.evm.rpc import RpcPool
+
+_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """The fixed facts of an EVM network a plugin ships."""
+
+    key: str
+    chain_id: int
+    name: str
+    testnet: bool
+    native_symbol: str
+    native_name: str
+    confirmations: int
+    explorer_url: str
+    max_log_range: int = 2_000
+    poll_interval: float = 4.0
+    poa: bool = False
+    # Wait for the node's `finalized` tag by default (rollups: the batch is final on L1).
+    finalized_tag: bool = False
+    # The chain's own public RPC, offered to wallets by `wallet_addEthereumChain`.
+    public_rpc_url: str = ""
+    # A local chain `kassa dev` can start (anvil) with this chain id.
+    devnet: bool = False
+
+
+class EvmNetworkSettings(NetworkSettings):
+    """`[networks.KEY]` for an EVM network: the core's fields plus these (unknown ones fail)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rpc_urls: list[SecretStr] = Field(
+        min_length=1, description="JSON-RPC URLs, tried in order (failover); may hold API keys."
+    )
+    contract_address: str = Field(description="The deployed KassaCheckout on this network.")
+    signer_key: SecretStr | None = Field(
+        default=None, description="Intent-signer private key (or signer_key_file)."
+    )
+    signer_key_file: Path | None = Field(
+        default=None, description="File holding the intent-signer private key."
+    )
+    chainlink_feeds: dict[str, str] = Field(
+        default_factory=dict, description='Chainlink aggregators by pair, e.g. {"XYZ/USD": "0x…"}.'
+    )
+    max_log_range: int | None = Field(default=None, ge=1)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    rpc_failback_seconds: float = Field(
+        default=30.0, ge=0, description="After a failover, return to the first URL this soon."
+    )
+    public_rpc_url: str | None = Field(
+        default=None, description="RPC URL wallets may add the chain with (no API keys)."
+    )
+    test_wallet: str | None = Field(
+        default=None,
+        description="Dev mode only: a node-unlocked account the test-wallet button pays from.",
+    )
+
+    def signer_secret(self) -> str | None:
+        """The signer key from the setting or its file; never logged."""
+        if self.signer_key is not None:
+            return self.signer_key.get_secret_value().strip()
+        if self.signer_key_file is not None:
+            return self.signer_key_file.read_text().strip()
+        return None
+
+    def rpc_url_values(self) -> list[str]:
+        return [url.get_secret_value() for url in self.rpc_urls]
+
+
+def evm_settings(key: str, config: NetworkSettings) -> EvmNetworkSettings:
+    """The operator's block for `key`, validated as an EVM network's (PluginError if wrong)."""
+    try:
+        return EvmNetworkSettings.model_validate(config.plugin_fields())
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise PluginError(f"network {key!r}: {problems}") from None
+
+
+def _hex(value: Any) -> str:
+    return HexBytes(value).to_0x_hex()
+
+
+def _block(data: Any) -> Block:
+    return Block(
+        number=int(data["number"]),
+        hash=_hex(data["hash"]),
+        parent_hash=_hex(data["parentHash"]),
+        timestamp=int(data["timestamp"]),
+    )
+
+
+def observation_of(log: PaymentReceived) -> Observation:
+    """A decoded contract log in the core's terms (native coin: the zero address → None)."""
+    assert log.transaction_hash and log.block_hash and log.block_number is not None
+    return Observation(
+        tx_id=log.transaction_hash,
+        position=int(log.log_index or 0),
+        block_number=log.block_number,
+        block_hash=log.block_hash,
+        reference="0x" + log.payment_ref.hex(),
+        session_reference="0x" + log.session_ref.hex(),
+        payer=log.payer,
+        token=None if log.token == NATIVE_TOKEN else log.token,
+        amount=log.amount,
+        recipient=log.recipient,
+        fee=log.fee,
+    )
+
+
+def eip681_uri(chain_id: int, contract: str, token: Token, total: int, value: int) -> str:
+    """A payment-request URI (EIP-681): the coin to the contract, or the token approval."""
+    if token.address is None:
+        return f"ethereum:{contract}@{chain_id}?value={value}"
+    return f"ethereum:{token.address}@{chain_id}/approve?address={contract}&uint256={total}"
+
+
+class EvmNetwork:
+    """One EVM chain with a deployed KassaCheckout (satisfies `app.networks.Network`)."""
+
+    pay_template = "evm/pay.html"
+    checkout_scripts = ("plugins/evm/wallet.js",)
+
+    def __init__(
+        self,
+        spec: ChainSpec,
+        rpc_urls: Sequence[str],
+        contract_address: str,
+        signer_key: str,
+        *,
+        max_log_range: int | None = None,
+        rpc_timeout: float = 10.0,
+        rpc_failback: float = 30.0,
+        public_rpc_url: str | None = None,
+        test_wallet: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.key = spec.key
+        self.chain_id = spec.chain_id
+        self.chain_ref = f"eip155:{spec.chain_id}"
+        self.name = spec.name
+        self.testnet = spec.testnet
+        self.native_currency = Token(
+            network=spec.key, symbol=spec.native_symbol, decimals=18, name=spec.native_name
+        )
+        self.contract_address: str = to_checksum_address(contract_address)
+        self.finality = FinalityPolicy(
+            spec.confirmations,
+            require_finalized_tag=spec.finalized_tag,
+            finalized_tag_only=spec.finalized_tag,
+        )
+        self.max_scan_range = max_log_range or spec.max_log_range
+        self.poll_interval = spec.poll_interval
+        self.explorer_url = spec.explorer_url
+        self.public_rpc_url = public_rpc_url or spec.public_rpc_url
+        self.test_wallet = to_checksum_address(test_wallet) if test_wallet else None
+        self._signer_key = signer_key
+        self.rpc = RpcPool(
+            spec.key, rpc_urls, rpc_timeout, poa=spec.poa, failback_after=rpc_failback
+        )
+
+    @classmethod
+    def from_settings(cls, spec: ChainSpec, config: NetworkSettings) -> EvmNetwork:
+        settings = evm_settings(spec.key, config)
+        signer = settings.signer_secret()
+        if not signer:
+            raise PluginError(f"network {spec.key!r} needs signer_key or signer_key_file")
+        try:
+            contract = to_checksum_address(settings.contract_address)
+        except ValueError:
+            raise PluginError(f"network {spec.key!r}: contract_address is not an address") from None
+        return cls(
+            spec,
+            settings.rpc_url_values(),
+            contract,
+            signer,
+            max_log_range=settings.max_log_range,
+            rpc_timeout=settings.rpc_timeout_seconds,
+            rpc_failback=settings.rpc_failback_seconds,
+            public_rpc_url=settings.public_rpc_url,
+            test_wallet=settings.test_wallet,
+        )
+
+    def __repr__(self) -> str:  # never show the key or the URLs
+        return f"EvmNetwork({self.key!r}, chain_id={self.chain_id})"
+
+    def rpc_generation(self) -> int:
+        return self.rpc.generation
+
+    # ------------------------------------------------------------------ blocks
+
+    async def head(self) -> Block:
+        return _block(await self.rpc.call("head", lambda w3: w3.eth.get_block("latest")))
+
+    async def finalized_head(self) -> Block | None:
+        try:
+            data = await self.rpc.call("finalized", lambda w3: w3.eth.get_block("finalized"))
+        except BlockNotFound:
+            return None
+        return _block(data)
+
+    async def block(self, number: int) -> Block | None:
+        try:
+            data = await self.rpc.call(f"block {number}", lambda w3: w3.eth.get_block(number))
+        except BlockNotFound:
+            return None
+        return None if data is None else _block(data)
+
+    # ------------------------------------------------------------------ observing
+
+    async def get_logs(self, from_block: int, to_block: int) -> list[PaymentReceived]:
+        """Contract logs in the range, split in halves while the provider says it's too big."""
+        if from_block > to_block:
+            return []
+        params: dict[str, Any] = {
+            "address": self.contract_address,
+            "topics": [PAYMENT_RECEIVED_TOPIC],
+            "fromBlock": from_block,
+            "toBlock": to_block,
+        }
+        try:
+            raw = await self.rpc.call(
+                f"logs {from_block}-{to_block}",
+                lambda w3: w3.eth.get_logs(params),  # type: ignore[arg-type]
+            )
+        except ScanRangeTooLarge:
+            if from_block == to_block:
+                raise
+            # Remember the smaller size, so later scans don't hit the limit again.
+            self.max_scan_range = max(1, min(self.max_scan_range, (to_block - from_block + 1) // 2))
+            middle = (from_block + to_block) // 2
+            return await self.get_logs(from_block, middle) + await self.get_logs(
+                middle + 1, to_block
+            )
+        return self._decode(raw)
+
+    def _decode(self, raw: Sequence[Mapping[str, Any]]) -> list[PaymentReceived]:
+        logs = []
+        for entry in raw:
+            if entry.get("removed"):
+                continue
+            if to_checksum_address(entry["address"]) != self.contract_address:
+                continue
+            try:
+                logs.append(decode_payment_received(entry))
+            except ValueError:
+                continue  # another event of the contract
+        return logs
+
+    async def observe(self, from_block: int, to_block: int) -> list[Observation]:
+        return [observation_of(log) for log in await self.get_logs(from_block, to_block)]
+
+    async def observe_transaction(self, tx_id: str) -> list[Observation]:
+        tx_hash = self.normalize_tx_id(tx_id)
+        try:
+            receipt = await self.rpc.call(
+                f"receipt {tx_hash}",
+                lambda w3: w3.eth.get_transaction_receipt(tx_hash),  # type: ignore[arg-type]
+            )
+        except TransactionNotFound:
+            return []
+        if receipt is None or receipt.get("blockHash") is None or receipt.get("status") != 1:
+            return []
+        return [observation_of(log) for log in self._decode(receipt["logs"])]
+
+    # ------------------------------------------------------------------ payments
+
+    def normalize_address(self, address: str) -> str:
+        if not isinstance(address, str) or not is_address(address):
+            raise ValueError(f"{address!r} is not an address on {self.name}")
+        checksum = to_checksum_address(address)
+        if checksum == NATIVE_TOKEN:
+            raise ValueError("the zero address cannot receive payments")
+        return checksum
+
+    def normalize_tx_id(self, tx_id: str) -> str:
+        if not isinstance(tx_id, str) or not _TX_HASH.match(tx_id):
+            raise ValueError(f"{tx_id!r} is not a transaction hash")
+        return tx_id.lower()
+
+    def sign_intent(self, intent: PaymentIntent) -> bytes:
+        return sign_intent(intent, self.chain_id, self.contract_address, self._signer_key)
+
+    async def prepare_payment(self, terms: PaymentTerms) -> PreparedPayment:
+        """A signed intent and its `pay(intent, signature)` call (after `approve` for tokens)."""
+        intent = PaymentIntent(
+            session_ref=session_ref(terms.session_number),
+            payment_ref=secrets.token_bytes(32),
+            token=terms.token.address or NATIVE_TOKEN,
+            amount=terms.amount,
+            recipient=terms.recipient,
+            fee=terms.fee,
+            deadline=terms.deadline,
+        )
+        signature = self.sign_intent(intent)
+        call = encode_pay_call(intent, signature, self.contract_address)
+        total = intent.amount + intent.fee
+        approve = (
+            None
+            if terms.token.address is None
+            else {"token": terms.token.address, "spender": self.contract_address, "amount": str(total)}
+        )
+        return PreparedPayment(
+            reference="0x" + intent.payment_ref.hex(),
+            session_reference="0x" + intent.session_ref.hex(),
+            authorization="0x" + signature.hex(),
+            wallet_request={
+                "to": call["to"],
+                "data": call["data"],
+                "value": str(call["value"]),
+                "approve": approve,
+            },
+            payment_uri=eip681_uri(
+                self.chain_id, self.contract_address, terms.token, total, call["value"]
+            ),
+        )
+
+    # ------------------------------------------------------------------ facts
+
+    def explorer_tx_url(self, tx_id: str) -> str:
+        return f"{self.explorer_url}/tx/{tx_id}" if self.explorer_url else ""
+
+    def public_facts(self) -> dict[str, Any]:
+        return {"chain_id": self.chain_id, "contract_address": self.contract_address}
+
+    async def close(self) -> None:
+        await self.rpc.close()
