@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
 import statistics
 import sys
@@ -29,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.config import Settings  # noqa: E402
 from app.db import close_database, migrate, open_database  # noqa: E402
-from app.models import CheckoutSession, Merchant, WebhookDelivery, WebhookEndpoint, new_id  # noqa: E402
-from app.states import SessionStatus, transition, utcnow  # noqa: E402
-from app.webhooks.signing import new_signing_secret, seal_secret, secret_box  # noqa: E402
+from app.models import CheckoutSession, Merchant, WebhookDelivery, new_id  # noqa: E402
+from app.states import EventType, SessionStatus, WebhookDeliveryStatus, transition  # noqa: E402
 from app.webhooks.worker import DeliveryWorker  # noqa: E402
+from tests.webhooks.conftest import insert_endpoint, session_row  # noqa: E402
 
 RECEIVER = r"""
 import asyncio, sys, time
@@ -70,30 +69,8 @@ asyncio.run(main())
 """
 
 
-def _session(merchant_id: str) -> CheckoutSession:
-    now = utcnow()
-    session_id = new_id("cs_test")
-    return CheckoutSession(
-        id=session_id,
-        merchant_id=merchant_id,
-        livemode=False,
-        status=SessionStatus.OPEN,
-        amount_fiat_cents=1234,
-        fiat_currency="EUR",
-        allowed_crypto_currencies=["ETH"],
-        allowed_networks=["devnet"],
-        checkout_url=f"http://127.0.0.1:8000/checkout/{session_id}",
-        success_url="https://shop.example/ok",
-        cancel_url="https://shop.example/cancel",
-        metadata={},
-        expires_at=now + dt.timedelta(hours=1),
-        created_at=now,
-        updated_at=now,
-    )
-
-
 async def _sessions(merchant_id: str, count: int) -> list[CheckoutSession]:
-    sessions = [_session(merchant_id) for _ in range(count)]
+    sessions = [session_row(merchant_id) for _ in range(count)]
     await CheckoutSession.bulk_create(sessions, batch_size=500)
     return sessions
 
@@ -113,7 +90,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def _wait_delivered(endpoint_id: str, total: int, within: float) -> None:
     deadline = time.monotonic() + within
-    while await WebhookDelivery.filter(endpoint_id=endpoint_id, status="succeeded").count() < total:
+    succeeded = WebhookDelivery.filter(
+        endpoint_id=endpoint_id, status=WebhookDeliveryStatus.SUCCEEDED
+    )
+    while await succeeded.count() < total:
         if time.monotonic() > deadline:
             raise SystemExit("timed out waiting for deliveries")
         await asyncio.sleep(0.05)
@@ -140,23 +120,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await open_database(database_url)
     try:
         merchant = await Merchant.create(id=new_id("mer"), name="Bench")
-        box = secret_box(settings)
-        endpoint_id = new_id("we")
-        now = utcnow()
-        await WebhookEndpoint.create(
-            id=endpoint_id,
-            merchant=merchant,
-            livemode=False,
-            url=f"http://127.0.0.1:{port}/hook",
-            enabled_events=["*"],
-            signing_secrets=[seal_secret(box, endpoint_id, new_signing_secret())],
-            created_at=now,
-            updated_at=now,
-        )
+        endpoint_id = await insert_endpoint(settings, merchant.id, f"http://127.0.0.1:{port}/hook")
 
         # Throughput: a backlog drained by one worker.
         for session in await _sessions(merchant.id, args.events):
-            await transition(session, SessionStatus.EXPIRED, "checkout.session.expired")
+            await transition(session, SessionStatus.EXPIRED, EventType.CHECKOUT_SESSION_EXPIRED)
         worker = DeliveryWorker(settings)
         started = time.monotonic()
         runner = asyncio.create_task(worker.run())
@@ -169,7 +137,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         interval = 1.0 / args.rate
         next_at = time.monotonic()
         for session in sessions:
-            event = await transition(session, SessionStatus.EXPIRED, "checkout.session.expired")
+            event = await transition(
+                session, SessionStatus.EXPIRED, EventType.CHECKOUT_SESSION_EXPIRED
+            )
             committed[event.id] = time.time()
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))

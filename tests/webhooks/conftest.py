@@ -18,7 +18,8 @@ from quart.typing import TestClientProtocol
 
 from app.config import Settings
 from app.models import CheckoutSession, Event, WebhookEndpoint, new_id
-from app.states import SessionStatus, transition, utcnow
+from app.states import EventType, SessionStatus, transition, utcnow
+from app.webhooks.signing import new_signing_secret, seal_secret, secret_box
 from tests.conftest import MerchantKeys, make_settings
 
 # ---- a plain asyncio HTTP/1.1 receiver ---------------------------------------------------
@@ -263,6 +264,25 @@ async def create_endpoint(
     return body  # type: ignore[no-any-return]
 
 
+async def insert_endpoint(
+    settings: Settings, merchant_id: str, url: str, *, livemode: bool = False
+) -> str:
+    """An endpoint written straight to the database, past the API's URL checks; its id."""
+    endpoint_id = new_id("we")
+    now = utcnow()
+    await WebhookEndpoint.create(
+        id=endpoint_id,
+        merchant_id=merchant_id,
+        livemode=livemode,
+        url=url,
+        enabled_events=["*"],
+        signing_secrets=[seal_secret(secret_box(settings), endpoint_id, new_signing_secret())],
+        created_at=now,
+        updated_at=now,
+    )
+    return endpoint_id
+
+
 async def new_session(merchant_id: str, livemode: bool = False) -> CheckoutSession:
     session = session_row(merchant_id, livemode)
     await session.save(force_create=True)
@@ -297,5 +317,7 @@ async def emit_events(merchant_id: str, count: int, livemode: bool = False) -> l
     events = []
     for _ in range(count):
         session = await new_session(merchant_id, livemode)
-        events.append(await transition(session, SessionStatus.EXPIRED, "checkout.session.expired"))
+        events.append(
+            await transition(session, SessionStatus.EXPIRED, EventType.CHECKOUT_SESSION_EXPIRED)
+        )
     return events

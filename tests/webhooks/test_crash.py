@@ -17,7 +17,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from app.models import WebhookAttempt, WebhookDelivery
-from app.states import SessionStatus, transition
+from app.states import EventType, SessionStatus, transition
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import Receiver, create_endpoint, emit_events, new_session
 
@@ -88,7 +88,7 @@ async def test_kill_9_after_claim_and_after_2xx_then_restart(
     with pytest.raises(RuntimeError):
         async with in_transaction() as conn:
             event = await transition(
-                doomed, SessionStatus.CANCELED, "checkout.session.canceled", connection=conn
+                doomed, SessionStatus.CANCELED, EventType.CHECKOUT_SESSION_CANCELED, connection=conn
             )
             rolled_back_id = event.id
             raise RuntimeError("the caller's transaction fails after the event was written")

@@ -7,13 +7,12 @@ import ipaddress
 
 import pytest
 
-from app.models import WebhookDelivery, WebhookEndpoint, new_id
+from app.models import WebhookDelivery
 from app.ssrf import BlockedTarget, is_public_address, parse_ip_host
 from app.states import utcnow
-from app.webhooks.signing import new_signing_secret, seal_secret, secret_box
 from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys
-from tests.webhooks.conftest import FakeResolver, emit_events, fast_settings
+from tests.webhooks.conftest import FakeResolver, emit_events, fast_settings, insert_endpoint
 
 PUBLIC = "93.184.216.34"
 
@@ -165,24 +164,13 @@ async def test_refused_at_delivery_and_no_connection_reaches_loopback(
     port = listener.port
     resolver = FakeResolver({host: answers for host, answers in MATRIX if answers is not None})
     settings = fast_settings(database_url, webhooks_allow_private_targets=False)
-    box = secret_box(settings)
-    now = utcnow()
     endpoint_ids = []
     for host, _ in MATRIX:
         for livemode in (False, True):
-            endpoint_id = new_id("we")
-            scheme = "https" if livemode else "http"
-            await WebhookEndpoint.create(
-                id=endpoint_id,
-                merchant_id=merchant.merchant.id,
-                livemode=livemode,
-                url=f"{scheme}://{host}:{port}/hook",
-                enabled_events=["*"],
-                signing_secrets=[seal_secret(box, endpoint_id, new_signing_secret())],
-                created_at=now,
-                updated_at=now,
+            url = f"{'https' if livemode else 'http'}://{host}:{port}/hook"
+            endpoint_ids.append(
+                await insert_endpoint(settings, merchant.merchant.id, url, livemode=livemode)
             )
-            endpoint_ids.append(endpoint_id)
     await emit_events(merchant.merchant.id, 1, livemode=False)
     await emit_events(merchant.merchant.id, 1, livemode=True)
 
@@ -212,22 +200,12 @@ async def test_private_targets_allowed_only_in_test_mode_and_pinned(
     listener = await receivers()
     resolver = FakeResolver({"shop.test": ["127.0.0.1"]})
     settings = fast_settings(database_url, webhooks_allow_private_targets=True)
-    box = secret_box(settings)
-    now = utcnow()
     ids = {}
     for livemode in (False, True):
-        endpoint_id = new_id("we")
-        await WebhookEndpoint.create(
-            id=endpoint_id,
-            merchant_id=merchant.merchant.id,
-            livemode=livemode,
-            url=f"{'https' if livemode else 'http'}://shop.test:{listener.port}/hook",
-            enabled_events=["*"],
-            signing_secrets=[seal_secret(box, endpoint_id, new_signing_secret())],
-            created_at=now,
-            updated_at=now,
+        url = f"{'https' if livemode else 'http'}://shop.test:{listener.port}/hook"
+        ids[livemode] = await insert_endpoint(
+            settings, merchant.merchant.id, url, livemode=livemode
         )
-        ids[livemode] = endpoint_id
     test_event = (await emit_events(merchant.merchant.id, 1, livemode=False))[0]
     await emit_events(merchant.merchant.id, 1, livemode=True)
     worker = DeliveryWorker(settings, resolver=resolver)

@@ -12,12 +12,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.models import WebhookDelivery, WebhookEndpoint, new_id
-from app.states import utcnow
-from app.webhooks.signing import new_signing_secret, seal_secret, secret_box
+from app.models import WebhookDelivery
 from app.webhooks.worker import DeliveryWorker
 from tests.conftest import MerchantKeys
-from tests.webhooks.conftest import FakeResolver, emit_events, fast_settings
+from tests.webhooks.conftest import FakeResolver, emit_events, fast_settings, insert_endpoint
 
 pytestmark = pytest.mark.usefixtures("clean_endpoints")
 
@@ -96,22 +94,12 @@ async def test_sni_and_certificate_use_the_name_not_the_pinned_ip(
     client_tls = ssl.create_default_context(cafile=str(ca_path))
 
     settings = fast_settings(database_url, webhooks_allow_private_targets=True)
-    box = secret_box(settings)
-    now = utcnow()
-    ids = {}
-    for host in ("shop.test", "other.test"):
-        endpoint_id = new_id("we")
-        await WebhookEndpoint.create(
-            id=endpoint_id,
-            merchant_id=merchant.merchant.id,
-            livemode=False,
-            url=f"https://{host}:{receiver.port}/hook",
-            enabled_events=["*"],
-            signing_secrets=[seal_secret(box, endpoint_id, new_signing_secret())],
-            created_at=now,
-            updated_at=now,
+    ids = {
+        host: await insert_endpoint(
+            settings, merchant.merchant.id, f"https://{host}:{receiver.port}/hook"
         )
-        ids[host] = endpoint_id
+        for host in ("shop.test", "other.test")
+    }
     (event,) = await emit_events(merchant.merchant.id, 1)
     # Both names resolve to the loopback receiver; only shop.test has a certificate there.
     resolver = FakeResolver({"shop.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})

@@ -11,7 +11,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from app.models import CheckoutSession, WebhookDelivery
-from app.states import SessionStatus, transition
+from app.states import EventType, SessionStatus, transition
 from tests.conftest import MerchantKeys
 from tests.webhooks.conftest import create_endpoint, session_row
 from tests.webhooks.test_crash import spawn_worker, stop
@@ -50,7 +50,10 @@ async def test_four_workers_deliver_each_exactly_once(
                 return [
                     (
                         await transition(
-                            s, SessionStatus.EXPIRED, "checkout.session.expired", connection=conn
+                            s,
+                            SessionStatus.EXPIRED,
+                            EventType.CHECKOUT_SESSION_EXPIRED,
+                            connection=conn,
                         )
                     ).id
                     for s in chunk
