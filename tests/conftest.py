@@ -126,7 +126,11 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[Quart]:
     """One app per database, started (lifespan hooks ran) for the whole session."""
-    application = create_app(make_settings(database_url))
+    # The test-only toychain plugin is installed like a third-party one (its blueprint serves
+    # its pay-step template); it adds no network until a test enables toychain.
+    from tests.plugins.toychain import ToyPlugin
+
+    application = create_app(make_settings(database_url), [ToyPlugin()])
     async with application.test_app():
         yield application
 

@@ -1,14 +1,12 @@
-"""`NetworkConformance`: the suite every network plugin passes, run per plugin.
+"""Every EVM network plugin passes `app.conformance.NetworkConformance` on anvil, plus the
+EVM's own checks: chain id, log range splitting behind a limiting provider, intent signing.
 
-Subclasses provide `conformance` — a (network, chain) pair where `chain` is a `DevChain`
-whose node the network talks to (through an `RpcProxy`, so the suite can also inject
-provider limits).
+The network talks to anvil through an `RpcProxy`, so the suite can inject provider limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,22 +14,36 @@ from eth_account import Account
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import ExtraDataLengthError
 
+from app.conformance import Conformance, NetworkConformance
 from app.config import Settings
-from plugins.evm.contract import PaymentIntent, intent_digest, session_ref
-from app.networks import Network, Registry, build_registry
+from app.networks import PaymentTerms, PreparedPayment, Registry, build_registry
 from app.plugins import make_plugin_manager
+from plugins.evm.contract import PaymentIntent, intent_digest, session_ref
 from tests.chain import DevChain, deploy_devchain, start_devnet
 from tests.networks.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.chain
 
 
-@dataclass
-class Conformance:
-    network: Network
-    registry: Registry
-    chain: DevChain
-    proxy: RpcProxy
+class EvmDriver:
+    """The conformance suite's hands on an anvil chain."""
+
+    def __init__(self, chain: DevChain, proxy: RpcProxy) -> None:
+        self.devchain = chain
+        self.proxy = proxy
+        self.payout_address = chain.merchant
+        self.invalid_addresses = ["0x1234", "not an address", "0x" + "00" * 20]
+
+    async def mine(self, blocks: int) -> None:
+        await self.devchain.mine(blocks)
+
+    async def pay(self, terms: PaymentTerms, prepared: PreparedPayment) -> str:
+        request = prepared.wallet_request
+        tx = {"to": request["to"], "data": request["data"], "value": int(request["value"])}
+        return await self.devchain._send(tx, self.devchain.payer_key)
+
+    async def reorg(self, depth: int) -> None:
+        await self.devchain.reorg(depth)
 
 
 def conformance_registry(key: str, chain: DevChain, proxy: RpcProxy) -> Registry:
@@ -49,65 +61,43 @@ def conformance_registry(key: str, chain: DevChain, proxy: RpcProxy) -> Registry
     return build_registry(settings, make_plugin_manager(settings))
 
 
-class NetworkConformance:
-    """What the core relies on from any `Network`. Subclass and provide `conformance`."""
+def evm_driver(conformance: Conformance) -> EvmDriver:
+    assert isinstance(conformance.chain, EvmDriver)
+    return conformance.chain
 
-    async def test_identity(self, conformance: Conformance) -> None:
-        network = conformance.network
-        assert isinstance(network, Network)
-        assert network.key and network.name
-        assert network.chain_id == await conformance.chain.w3.eth.chain_id
-        native = network.native_currency
-        assert native.address is None and native.network == network.key and native.decimals == 18
-        assert network.finality.confirmations >= 1
-        assert network.max_log_range >= 1 and network.poll_interval > 0
-        assert "key" not in repr(network).lower() and conformance.proxy.url not in repr(network)
 
-    async def test_head_blocks_and_finality(self, conformance: Conformance) -> None:
-        network, chain = conformance.network, conformance.chain
-        await chain.mine(3)
-        head = await network.head()
-        assert head.number == await chain.head()
-        assert await network.block(head.number) == head
-        parent = await network.block(head.number - 1)
-        assert parent is not None and head.parent_hash == parent.hash
-        assert head.timestamp >= parent.timestamp
-        assert await network.block(head.number + 1000) is None
-        finalized = await network.finalized_head()
-        assert finalized is not None and finalized.number <= head.number
+class EvmConformance(NetworkConformance):
+    """The chain-neutral suite plus what only EVM networks promise."""
 
-    async def test_logs_and_range_splitting(self, conformance: Conformance) -> None:
-        network, chain = conformance.network, conformance.chain
-        start = await chain.head() + 1
-        intents = []
+    async def test_chain_id(self, conformance: Conformance) -> None:
+        network: Any = conformance.network
+        chain_id = await evm_driver(conformance).devchain.w3.eth.chain_id
+        assert network.chain_id == chain_id and network.chain_ref == f"eip155:{chain_id}"
+        assert network.native_currency.decimals == 18
+        assert evm_driver(conformance).proxy.url not in repr(network)
+
+    async def test_log_range_splitting(self, conformance: Conformance) -> None:
+        network: Any = conformance.network
+        driver = evm_driver(conformance)
+        start = await driver.devchain.head() + 1
         for _ in range(3):
-            intent = await chain.kassa.intent(amount=10**15)
-            await chain.kassa.pay(intent)
-            await chain.mine(2)
-            intents.append(intent)
-        end = await chain.head()
-        logs = await network.get_logs(start, end)
-        assert [log.payment_ref for log in logs] == [i.payment_ref for i in intents]
-        assert all(log.block_hash and log.transaction_hash for log in logs)
-        assert await network.get_logs(end + 1, end) == []
-        conformance.proxy.max_log_range = 2
+            intent = await driver.devchain.kassa.intent(amount=10**15)
+            await driver.devchain.kassa.pay(intent)
+            await driver.devchain.mine(2)
+        end = await driver.devchain.head()
+        logs = await network.observe(start, end)
+        assert len(logs) == 3
+        driver.proxy.max_log_range = 2
         try:
-            split = await network.get_logs(start, end)
+            split = await network.observe(start, end)
         finally:
-            conformance.proxy.max_log_range = None
+            driver.proxy.max_log_range = None
         assert split == logs
         assert network.max_scan_range <= 2
 
-    async def test_addresses(self, conformance: Conformance) -> None:
-        network = conformance.network
-        merchant = conformance.chain.merchant
-        assert network.normalize_address(merchant.lower()) == merchant
-        for bad in ("0x1234", "not an address", "0x" + "00" * 20):
-            with pytest.raises(ValueError):
-                network.normalize_address(bad)
-
     async def test_sign_intent(self, conformance: Conformance) -> None:
-        network, chain = conformance.network, conformance.chain
+        network: Any = conformance.network
+        chain = evm_driver(conformance).devchain
         intent = PaymentIntent(
             session_ref(7), b"\x01" * 32, "0x" + "00" * 20, 5, chain.merchant, 0, 2**40
         )
@@ -118,14 +108,6 @@ class NetworkConformance:
         on_chain = await chain.kassa.checkout.functions.hashIntent(intent.as_abi_tuple()).call()
         assert bytes(on_chain) == digest
 
-    async def test_default_hooks(self, conformance: Conformance) -> None:
-        network, registry = conformance.network, conformance.registry
-        native = network.native_currency
-        hook = registry.pm.hook
-        assert hook.min_confirmations(network=network, token=native, amount=1) == (
-            network.finality.confirmations
-        )
-
 
 @pytest.fixture(scope="module")
 async def devnet_conformance(deployed_chain: DevChain) -> AsyncIterator[Conformance]:
@@ -134,19 +116,19 @@ async def devnet_conformance(deployed_chain: DevChain) -> AsyncIterator[Conforma
     deployed_chain.kassa.next_session = 10**9
     proxy = await RpcProxy(deployed_chain.node.rpc_url).start()
     registry = conformance_registry("devnet", deployed_chain, proxy)
-    yield Conformance(registry.networks["devnet"], registry, deployed_chain, proxy)
+    yield Conformance(registry.networks["devnet"], registry, EvmDriver(deployed_chain, proxy))
     await registry.close()
     await proxy.stop()
     await deployed_chain.revert(snapshot)
 
 
-class TestDevnet(NetworkConformance):
+class TestDevnet(EvmConformance):
     @pytest.fixture
     def conformance(self, devnet_conformance: Conformance) -> Conformance:
         return devnet_conformance
 
     async def test_devnet_policy(self, conformance: Conformance) -> None:
-        assert conformance.network.chain_id == 31337
+        assert conformance.network.chain_ref == "eip155:31337"
         assert conformance.network.finality.confirmations == 1
         assert conformance.network.testnet
 
@@ -160,20 +142,20 @@ async def amoy_conformance() -> AsyncIterator[Conformance]:
     proxy = await RpcProxy(node.rpc_url).start()
     proxy.pad_extra_data = True
     registry = conformance_registry("amoy", chain, proxy)
-    yield Conformance(registry.networks["amoy"], registry, chain, proxy)
+    yield Conformance(registry.networks["amoy"], registry, EvmDriver(chain, proxy))
     await registry.close()
     await proxy.stop()
     await chain.w3.provider.disconnect()  # type: ignore[attr-defined]
     node.stop()
 
 
-class TestAmoy(NetworkConformance):
+class TestAmoy(EvmConformance):
     @pytest.fixture
     def conformance(self, amoy_conformance: Conformance) -> Conformance:
         return amoy_conformance
 
     async def test_poa_blocks_need_the_middleware(self, conformance: Conformance) -> None:
-        plain: Any = AsyncWeb3(AsyncHTTPProvider(conformance.proxy.url))
+        plain: Any = AsyncWeb3(AsyncHTTPProvider(evm_driver(conformance).proxy.url))
         try:
             with pytest.raises(ExtraDataLengthError):
                 await plain.eth.get_block("latest")

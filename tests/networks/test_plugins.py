@@ -37,12 +37,13 @@ def _mainnet(key: str) -> dict[str, object]:
 def test_builtins_load_through_entry_points() -> None:
     pm = make_plugin_manager(_settings())
     names = {name for name, _ in pm.list_name_plugin()}
-    assert set(default_plugins()) == {"ethereum", "polygon", "erc20"}
+    evm = {"ethereum", "polygon", "base", "arbitrum", "optimism"}
+    assert set(default_plugins()) == evm | {"erc20"}
     assert set(default_plugins()) <= names
     from plugins.evm import EvmPlugin
 
-    assert isinstance(pm.get_plugin("ethereum"), EvmPlugin)
-    assert isinstance(pm.get_plugin("polygon"), EvmPlugin)
+    for name in evm:
+        assert isinstance(pm.get_plugin(name), EvmPlugin), name
 
 
 def test_allow_list_and_core_without_plugins() -> None:
