@@ -26,6 +26,13 @@ KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, str]] = {
     ("polygon", "DAI"): ("0x8f3Cf7ad23Cd3CaDbD9735AFf958023239c6A063", 18, "Dai Stablecoin"),
     ("sepolia", "USDC"): ("0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238", 6, "USD Coin"),
     ("amoy", "USDC"): ("0x41E94Eb019C0762f9Bfcf9Fb1E58725BfB0e7582", 6, "USD Coin"),
+    # Circle's native USDC on the rollups, never the bridged USDC.e / USDbC (other contracts).
+    ("base", "USDC"): ("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", 6, "USD Coin"),
+    ("base_sepolia", "USDC"): ("0x036CbD53842c5426634e7929541eC2318f3dCF7e", 6, "USD Coin"),
+    ("arbitrum", "USDC"): ("0xaf88d065e77c8cC2239327C5EDb3A432268e5831", 6, "USD Coin"),
+    ("arbitrum_sepolia", "USDC"): ("0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d", 6, "USD Coin"),
+    ("optimism", "USDC"): ("0x0b2C639c533813f4Aa9D7837CAf62653d097Ff85", 6, "USD Coin"),
+    ("optimism_sepolia", "USDC"): ("0x5fd84259d66Cd46123540766Be93DFE6D43130D7", 6, "USD Coin"),
 }
 
 STABLECOIN_PEGS = {"USDC/USD": Decimal(1), "USDT/USD": Decimal(1), "DAI/USD": Decimal(1)}
