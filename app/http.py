@@ -61,9 +61,10 @@ def outbound_client(
     `timeout` bounds each phase of a request (`connect_timeout`, when given, the connect
     phase). `guard` pins every connection to addresses the SSRF policy allows; without it the
     client connects wherever the name resolves, so it is only for URLs the operator or the
-    developer chose. `ssl_context` None trusts the system's CAs. `trust_env` honours
-    HTTP(S)_PROXY and SSL_CERT_* from the environment; never with a guard, because the proxy,
-    not the guard, would then decide where the connection goes.
+    developer chose. `max_idle_per_origin` caps the kept-alive connections to one origin.
+    `ssl_context` None trusts httpx's default CA bundle. `trust_env` honours HTTP(S)_PROXY and
+    SSL_CERT_* from the environment; never with a guard, because the proxy, not the guard,
+    would then decide where the connection goes.
     """
     if guard is not None and trust_env:
         raise ValueError("an SSRF-guarded client must not use proxies from the environment")

@@ -92,7 +92,7 @@ class DeliveryWorker:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
     resolver: Resolver = field(default_factory=SystemResolver)
-    # None: the system's trusted CAs. Tests pass a context that trusts their own CA.
+    # None: httpx's default CA bundle. Tests pass a context that trusts their own CA.
     ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
