@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,26 @@ class TokenSettings(BaseModel):
     address: str = Field(min_length=1, max_length=128)
     decimals: int = Field(ge=0, le=77)
     name: str = ""
+
+
+class PluginSetting:
+    """One value of a plugin's part of a network's settings. It may be a secret (an RPC URL
+    carrying an API key, a signing key) that only the plugin can tell apart, so it never
+    shows in a repr, an error or a log; the plugin unwraps it in `plugin_fields()`."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value: Any = value.value if isinstance(value, PluginSetting) else value
+
+    def __repr__(self) -> str:
+        return "PluginSetting('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PluginSetting) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(repr(self.value))
 
 
 class NetworkSettings(BaseModel):
@@ -63,9 +83,19 @@ class NetworkSettings(BaseModel):
         default=None, ge=0, description="Where a fresh watcher starts (default: near the head)."
     )
 
+    @model_validator(mode="after")
+    def _hide_plugin_fields(self) -> NetworkSettings:
+        extra = self.__pydantic_extra__
+        if extra:
+            for name, value in extra.items():
+                extra[name] = PluginSetting(value)
+        return self
+
     def plugin_fields(self) -> dict[str, Any]:
         """Every field as set (core ones included), for a plugin's own settings model."""
-        return {**self.model_dump(exclude_unset=True), **(self.model_extra or {})}
+        extra = self.model_extra or {}
+        core = self.model_dump(exclude_unset=True, exclude=set(extra))
+        return {**core, **{name: PluginSetting(value).value for name, value in extra.items()}}
 
 
 class Settings(BaseSettings):

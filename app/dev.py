@@ -157,7 +157,9 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as error:
-            raise DevError(f"cannot listen on {host}:{port} ({error.strerror}); use --port") from None
+            raise DevError(
+                f"cannot listen on {host}:{port} ({error.strerror}); use --port"
+            ) from None
 
 
 async def _wait_until_listening(host: str, port: int) -> None:

@@ -155,7 +155,7 @@ class Network(Protocol):
     # Jinja template (from the plugin's blueprint) for the pay step's wallet part, or "".
     pay_template: str
     # Static files the checkout page loads for that template (`static_url` paths).
-    checkout_scripts: Sequence[str]
+    checkout_scripts: tuple[str, ...]
 
     async def head(self) -> Block:
         """The latest block."""

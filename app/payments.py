@@ -17,7 +17,7 @@ from app.money import FiatAmount
 from app.networks import Network, PaymentTerms, Registry, RpcError, Token, current_registry
 from app.plugins import notify_payment_status_changed
 from app.quotes import QuoteUnavailable, crypto_units_for
-from app.states import PaymentStatus, SessionStatus, record_event, utcnow
+from app.states import EventType, PaymentStatus, SessionStatus, record_event, utcnow
 
 log = logging.getLogger("kassa.payments")
 
@@ -235,7 +235,7 @@ async def create_payment(
             )
         await payment.save(using_db=conn, force_create=True)
         event = await record_event(
-            payment, "payment.created", request_id=request_id, connection=conn
+            payment, EventType.PAYMENT_CREATED, request_id=request_id, connection=conn
         )
     session.payment_id = payment.id
     await notify_payment_status_changed(pm, payment, event)

@@ -45,6 +45,7 @@ from app.networks import (
 from app.plugins import notify_payment_status_changed
 from app.states import (
     ConcurrentTransition,
+    EventType,
     PaymentStatus,
     SessionStatus,
     record_event,
@@ -274,7 +275,7 @@ class ChainWatcher:
             return False
         for name, value in cleared.items():
             setattr(payment, name, value)
-        event = await record_event(payment, "payment.reorged", connection=conn)
+        event = await record_event(payment, EventType.PAYMENT_REORGED, connection=conn)
         self._pending_notifications.append((payment, event))
         return True
 
@@ -430,7 +431,7 @@ class ChainWatcher:
                 return
             for name, value in changes.items():
                 setattr(payment, name, value)
-            event = await record_event(payment, "payment.pending", connection=conn)
+            event = await record_event(payment, EventType.PAYMENT_PENDING, connection=conn)
         self._pending_notifications.append((payment, event))
         result.attached.append(payment.id)
 
@@ -498,7 +499,7 @@ class ChainWatcher:
                     await transition(
                         payment,
                         PaymentStatus.CONFIRMED,
-                        "payment.confirmed",
+                        EventType.PAYMENT_CONFIRMED,
                         changes={"confirmed_at": utcnow(), "confirmations": payment.confirmations},
                         connection=conn,
                     )
@@ -508,7 +509,7 @@ class ChainWatcher:
                     await transition(
                         session,
                         SessionStatus.COMPLETED,
-                        "checkout.session.completed",
+                        EventType.CHECKOUT_SESSION_COMPLETED,
                         changes={"payment_id": payment.id},
                         connection=conn,
                     )
@@ -543,7 +544,7 @@ class ChainWatcher:
         )
         for payment in due:
             try:
-                event = await transition(payment, PaymentStatus.EXPIRED, "payment.expired")
+                event = await transition(payment, PaymentStatus.EXPIRED, EventType.PAYMENT_EXPIRED)
             except ConcurrentTransition:
                 continue
             self._pending_notifications.append((payment, event))

@@ -29,6 +29,7 @@ from eth_utils import to_checksum_address  # noqa: E402
 from web3 import AsyncHTTPProvider, AsyncWeb3  # noqa: E402
 from web3.types import TxParams  # noqa: E402
 
+from plugins.evm.anvil import AnvilNode  # noqa: E402
 from plugins.evm.contract import (  # noqa: E402
     NATIVE_TOKEN,
     PaymentIntent,
@@ -39,7 +40,6 @@ from plugins.evm.contract import (  # noqa: E402
     session_ref,
     sign_intent,
 )
-from plugins.evm.anvil import AnvilNode  # noqa: E402
 
 TOKEN_UNIT = 10**6  # the test token has 6 decimals
 

@@ -9,6 +9,9 @@
 2. Latency: with the watcher running as in `kassa serve` (its loop, `--poll-interval`),
    pays `--trials` payments needing 3 confirmations and measures the delay from mining the
    block that makes each payment final to a plugin hearing its `payment.confirmed` event.
+3. Seen: the delay from a payment's transaction being mined to a plugin hearing
+   `payment.pending`, with the watcher loop alone (polled) and with the checkout's tx-hash
+   hint (`follow_tx_hint`, as `POST /checkout/{id}/tx` does) beside it.
 Uses a fresh SQLite database by default (or `--database-url postgres://…/db`, which must be
 an empty database).
 """
@@ -40,7 +43,7 @@ from app.objects import payment_object  # noqa: E402
 from app.payments import create_payment  # noqa: E402
 from app.plugins import start_registry  # noqa: E402
 from app.states import SessionStatus, utcnow  # noqa: E402
-from app.watcher import ChainWatcher, run_watcher  # noqa: E402
+from app.watcher import ChainWatcher, follow_tx_hint, run_watcher  # noqa: E402
 from plugins.evm.anvil import AnvilNode  # noqa: E402
 from tests.chain import DEVNET, DevChain, deploy_devchain, devnet_settings  # noqa: E402
 
@@ -127,14 +130,15 @@ async def catch_up(chain: DevChain, merchant: Merchant, settings: Settings, args
         "blocks_per_second": round((head - start_block) / elapsed, 1),
         "polls": polls,
         "retried_polls": retries,
-        "max_log_range": registry.networks[DEVNET].max_log_range,
+        "max_log_range": registry.networks[DEVNET].max_scan_range,
     }
 
 
-class ConfirmedSignal:
-    """A plugin that hears `payment.confirmed` (after commit) as merchants' code would."""
+class EventSignal:
+    """A plugin that hears one payment event type (after commit) as merchants' code would."""
 
-    def __init__(self) -> None:
+    def __init__(self, event_type: str) -> None:
+        self.event_type = event_type
         self.confirmed: dict[str, asyncio.Event] = {}
 
     def _event(self, payment_id: str) -> asyncio.Event:
@@ -142,7 +146,7 @@ class ConfirmedSignal:
 
     @hookimpl
     def payment_status_changed(self, payment: Any, event: Any) -> None:
-        if event.type == "payment.confirmed":
+        if event.type == self.event_type:
             self._event(payment.id).set()
 
     async def wait_for(self, payment_id: str) -> None:
@@ -150,7 +154,7 @@ class ConfirmedSignal:
 
 
 async def latency(chain: DevChain, merchant: Merchant, settings: Settings, args: Any) -> dict:
-    signal = ConfirmedSignal()
+    signal = EventSignal("payment.confirmed")
     registry = start_registry(settings, [signal])
     network = registry.networks[DEVNET]
     task = asyncio.create_task(run_watcher(network, registry, settings.database_url))
@@ -180,6 +184,42 @@ async def latency(chain: DevChain, merchant: Merchant, settings: Settings, args:
     }
 
 
+def summary(delays: list[float]) -> dict[str, float]:
+    delays = sorted(delays)
+    return {
+        "median_ms": round(statistics.median(delays) * 1000, 1),
+        "p95_ms": round(delays[max(0, int(len(delays) * 0.95) - 1)] * 1000, 1),
+        "max_ms": round(delays[-1] * 1000, 1),
+    }
+
+
+async def seen_latency(
+    chain: DevChain, merchant: Merchant, settings: Settings, args: Any, hinted: bool
+) -> dict[str, float]:
+    """Mined transaction -> `payment.pending`, by the poll alone or with the hint."""
+    signal = EventSignal("payment.pending")
+    registry = start_registry(settings, [signal])
+    network = registry.networks[DEVNET]
+    task = asyncio.create_task(run_watcher(network, registry, settings.database_url))
+    delays = []
+    try:
+        for _ in range(args.trials):
+            payment = payment_object(
+                await create_payment(await new_session(merchant), DEVNET, "USDC")
+            )
+            tx_hash = await chain.pay(payment)  # returns once the receipt (the block) exists
+            mined_at = time.perf_counter()
+            if hinted:
+                follow_tx_hint(network, payment["id"], tx_hash)
+            await asyncio.wait_for(signal.wait_for(payment["id"]), timeout=30)
+            delays.append(time.perf_counter() - mined_at)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await registry.close()
+    return summary(delays)
+
+
 async def main(args: Any) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="kassa-bench-"))
     database_url = args.database_url or f"sqlite://{workdir / 'kassa.db'}"
@@ -201,11 +241,25 @@ async def main(args: Any) -> dict:
             devnet_settings(base, chain, confirmations=3, poll_interval_seconds=args.poll_interval),
             args,
         )
+        seen_settings = devnet_settings(
+            base, chain, confirmations=3, poll_interval_seconds=args.poll_interval
+        )
+        seen = {
+            "trials": args.trials,
+            "poll_interval_seconds": args.poll_interval,
+            "polled": await seen_latency(chain, merchant, seen_settings, args, hinted=False),
+            "hinted": await seen_latency(chain, merchant, seen_settings, args, hinted=True),
+        }
         await chain.w3.provider.disconnect()  # type: ignore[attr-defined]
     finally:
         node.stop()
         await close_database()
-    return {"database": database_url.split(":", 1)[0], "catch_up": scan, "latency": live}
+    return {
+        "database": database_url.split(":", 1)[0],
+        "catch_up": scan,
+        "latency": live,
+        "seen": seen,
+    }
 
 
 if __name__ == "__main__":
@@ -238,3 +292,11 @@ if __name__ == "__main__":
             f"{live['poll_interval_seconds']} s): median {live['median_ms']} ms, "
             f"p95 {live['p95_ms']} ms, max {live['max_ms']} ms"
         )
+        seen = result["seen"]
+        for how in ("polled", "hinted"):
+            figures = seen[how]
+            print(
+                f"tx mined -> payment.pending, {how} ({seen['trials']} payments, poll every "
+                f"{seen['poll_interval_seconds']} s): median {figures['median_ms']} ms, "
+                f"p95 {figures['p95_ms']} ms, max {figures['max_ms']} ms"
+            )

@@ -18,7 +18,7 @@ from app.money import FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.payments import PaymentRefused, check_session_options
 from app.sessions import payment_in_flight
-from app.states import ConcurrentTransition, SessionStatus, transition, utcnow
+from app.states import ConcurrentTransition, EventType, SessionStatus, transition, utcnow
 
 blueprint = Blueprint("checkout_sessions", __name__)
 
@@ -143,7 +143,7 @@ async def expire_checkout_session(session_id: str) -> Response:
                 await transition(
                     session,
                     SessionStatus.EXPIRED,
-                    "checkout.session.expired",
+                    EventType.CHECKOUT_SESSION_EXPIRED,
                     request_id=g.request_id,
                     idempotency_key=request.headers.get("Idempotency-Key"),
                 )

@@ -24,6 +24,7 @@ from quart import (
     request,
 )
 
+import app.payments as payments
 from app.checkout.options import PaymentOption, find_option, payment_options
 from app.checkout.paydetails import PayDetails, pay_details
 from app.checkout.preview import PreviewUnavailable, preview_amount
@@ -47,8 +48,14 @@ from app.config import Settings
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
-from app.payments import PaymentRefused, create_payment
-from app.states import ConcurrentTransition, PaymentStatus, SessionStatus, transition, utcnow
+from app.states import (
+    ConcurrentTransition,
+    EventType,
+    PaymentStatus,
+    SessionStatus,
+    transition,
+    utcnow,
+)
 from app.watcher import follow_tx_hint
 
 log = logging.getLogger("kassa.checkout")
@@ -220,9 +227,7 @@ async def _closed_page(session: CheckoutSession) -> Response:
     context = await _context(session)
     # A seen-but-not-final payment keeps a timed-out session on the live page.
     if context["status"].phase == "seen":
-        context.update(
-            options=[], chosen=None, choosing=False, preview=None, checkout_scripts=[]
-        )
+        context.update(options=[], chosen=None, choosing=False, preview=None, checkout_scripts=[])
         return html(await render_template("checkout.html", **context))
     return html(await render_template("checkout_closed.html", **context))
 
@@ -267,10 +272,10 @@ async def checkout_pay(session_id: str) -> Response:
             retry_after=max(1, int(wait + 0.999)),
         )
     try:
-        await create_payment(
+        await payments.create_payment(
             session, option.network.key, option.token.symbol, request_id=g.get("request_id")
         )
-    except PaymentRefused as error:
+    except payments.PaymentRefused as error:
         log.info("checkout %s: payment refused: %s", session.id, error.code)
         return await notice(session, _payment_error_message(error), error.status)
     except Exception:  # a shopper gets a sentence, the operator the traceback
@@ -361,7 +366,7 @@ async def checkout_cancel(session_id: str) -> Response:
             await transition(
                 session,
                 SessionStatus.CANCELED,
-                "checkout.session.canceled",
+                EventType.CHECKOUT_SESSION_CANCELED,
                 request_id=g.get("request_id"),
             )
         except ConcurrentTransition:

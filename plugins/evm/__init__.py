@@ -51,7 +51,10 @@ class EvmPlugin:
         from plugins.evm.chainlink import chainlink_sources
 
         sources: list[PriceSource] = list(chainlink_sources(self.specs, settings))
-        if settings.coingecko_enabled and self.coingecko_ids:
+        enabled = any(spec.key in settings.networks for spec in self.specs)
+        # Only for enabled networks: several EVM plugins quote ETH, and each extra source
+        # would be one more timeout to wait for when CoinGecko is down.
+        if settings.coingecko_enabled and self.coingecko_ids and enabled:
             sources.append(
                 CoinGeckoSource(self.coingecko_ids, settings.coingecko_url, name="coingecko")
             )

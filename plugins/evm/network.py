@@ -166,7 +166,7 @@ class EvmNetwork:
     """One EVM chain with a deployed KassaCheckout (satisfies `app.networks.Network`)."""
 
     pay_template = "evm/pay.html"
-    checkout_scripts = ("plugins/evm/wallet.js",)
+    checkout_scripts: tuple[str, ...] = ("plugins/evm/wallet.js",)
 
     def __init__(
         self,
@@ -345,7 +345,11 @@ class EvmNetwork:
         approve = (
             None
             if terms.token.address is None
-            else {"token": terms.token.address, "spender": self.contract_address, "amount": str(total)}
+            else {
+                "token": terms.token.address,
+                "spender": self.contract_address,
+                "amount": str(total),
+            }
         )
         return PreparedPayment(
             reference="0x" + intent.payment_ref.hex(),

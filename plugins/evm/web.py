@@ -102,7 +102,7 @@ async def _approve(w3: AsyncWeb3[Any], payer: str, approve: dict[str, Any]) -> N
 async def pay_with_test_wallet(network: EvmNetwork, payment: Payment) -> str:
     """Approve if needed, then send `pay`; returns the payment transaction hash."""
     assert network.test_wallet is not None
-    request = payment.wallet_request
+    request = payment.wallet_request or {}
     w3 = AsyncWeb3(AsyncHTTPProvider(network.public_rpc_url))
     try:
         if request.get("approve"):

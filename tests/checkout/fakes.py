@@ -3,59 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from app.models import CheckoutSession, Payment, new_id
-from app.networks import FinalityPolicy, Registry, Token
+from app.networks import Registry, Token
 from app.quotes import FixedRateSource, QuoteBook
 from app.states import PaymentStatus
+from plugins.evm.network import EvmNetwork
 
 PAYOUT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 USDC = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
 
 
-@dataclass
-class FakeNetwork:
-    key: str = "devnet"
-    chain_id: int = 31337
-    name: str = "Local devnet"
-    testnet: bool = True
-    native_currency: Token = field(
-        default_factory=lambda: Token(network="devnet", symbol="ETH", decimals=18)
-    )
-    contract_address: str = CONTRACT
-    finality: FinalityPolicy = field(default_factory=lambda: FinalityPolicy(1))
-    max_log_range: int = 1000
-    poll_interval: float = 1.0
-    explorer_url: str = ""
+def fake_network() -> EvmNetwork:
+    """The devnet's real EVM network object; nothing here ever reaches its (absent) node."""
+    from plugins.ethereum import SPECS
 
-    async def head(self) -> Any: ...
-    async def finalized_head(self) -> Any: ...
-    async def block(self, number: int) -> Any: ...
-    async def get_logs(self, from_block: int, to_block: int) -> list[Any]:
-        return []
-
-    def rpc_generation(self) -> int:
-        return 0
-
-    def normalize_address(self, address: str) -> str:
-        return address
-
-    def sign_intent(self, intent: Any) -> bytes:
-        return b"\x00" * 65
-
-    def explorer_tx_url(self, tx_hash: str) -> str:
-        return ""
-
-    async def close(self) -> None:
-        return None
+    spec = next(spec for spec in SPECS if spec.key == "devnet")
+    return EvmNetwork(spec, ["http://127.0.0.1:9"], CONTRACT, "0x" + "44" * 32)
 
 
 def fake_registry(settings: Any) -> Registry:
-    network = FakeNetwork()
+    network = fake_network()
     registry = Registry(settings=settings, pm=None)  # type: ignore[arg-type]
     registry.networks[network.key] = network  # type: ignore[assignment]
     registry.tokens[("devnet", "ETH")] = network.native_currency
@@ -86,15 +57,19 @@ async def fake_create_payment(
         decimals=6 if token else 18,
         amount_fiat_cents=session.amount_fiat_cents,
         fiat_currency=session.fiat_currency,
-        tx_to=CONTRACT,
-        tx_data="0xdeadbeef",
-        tx_value=0 if token else amount,
-        eip681_uri=(
+        wallet_request={
+            "to": CONTRACT,
+            "data": "0xdeadbeef",
+            "value": "0" if token else str(amount),
+            "approve": {"token": USDC, "spender": CONTRACT, "amount": str(amount)}
+            if token
+            else None,
+        },
+        payment_uri=(
             f"ethereum:{CONTRACT}@31337?value={amount}"
             if not token
             else f"ethereum:{USDC}@31337/transfer?address={CONTRACT}&uint256={amount}"
         ),
-        approve={"token": USDC, "spender": CONTRACT, "amount": str(amount)} if token else None,
         min_confirmations=2,
         deadline=int(now.timestamp()) + 600,
         created_at=now,

@@ -10,6 +10,7 @@ from eth_utils import to_checksum_address
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError
 
+from plugins.evm.anvil import AnvilNode, AnvilNotFound
 from plugins.evm.contract import (
     NATIVE_TOKEN,
     PaymentIntent,
@@ -22,7 +23,6 @@ from plugins.evm.contract import (
     session_ref,
     sign_intent,
 )
-from plugins.evm.anvil import AnvilNode, AnvilNotFound
 
 # Gas for transactions expected to revert: sent with a fixed limit so web3 does not estimate
 # (estimation would raise before anything reaches the chain).

@@ -1,4 +1,4 @@
-"""plugins.evm.contract helpers: intents, signing, call encoding, event and error decoding, deploy."""
+"""plugins.evm.contract: intents, signing, call encoding, event and error decoding, deploy."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
-from plugins.evm.contract import NATIVE_TOKEN, deploy_checkout_contract, sign_intent
 from plugins.evm.anvil import AnvilNode
+from plugins.evm.contract import NATIVE_TOKEN, deploy_checkout_contract, sign_intent
 from tests.contract.harness import Kassa, deploy_kassa, error_name, start_anvil
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -14,8 +14,8 @@ from eth_account import Account
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import ExtraDataLengthError
 
-from app.conformance import Conformance, NetworkConformance
 from app.config import Settings
+from app.conformance import Conformance, NetworkConformance
 from app.networks import PaymentTerms, PreparedPayment, Registry, build_registry
 from app.plugins import make_plugin_manager
 from plugins.evm.contract import PaymentIntent, intent_digest, session_ref

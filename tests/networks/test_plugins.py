@@ -183,9 +183,8 @@ def test_register_commands(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 async def test_dev_network(tmp_path: Path) -> None:
-    from app.dev import DevError, start_dev_network
-
     import app.dev as dev_module
+    from app.dev import DevError, start_dev_network
 
     original = dev_module.make_plugin_manager
     try:

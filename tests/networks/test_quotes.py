@@ -23,8 +23,8 @@ from app.quotes import (
     QuoteUnavailable,
     crypto_units_for,
 )
-from plugins.evm.network import RpcPool
 from plugins.evm.chainlink import ChainlinkFeedSource, decode_latest_round
+from plugins.evm.network import RpcPool
 from tests.chain import DevChain
 
 rates = st.decimals(

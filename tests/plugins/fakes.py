@@ -183,8 +183,6 @@ class RunsDevNetwork:
         from app.dev import DevNetwork
 
         async def start() -> DevNetwork:
-            return DevNetwork(
-                key="toy", settings={}, payout_address="me", currencies=["TOY"]
-            )
+            return DevNetwork(key="toy", settings={}, payout_address="me", currencies=["TOY"])
 
         return start()

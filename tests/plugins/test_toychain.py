@@ -16,8 +16,8 @@ from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from app.conformance import Conformance, NetworkConformance
 from app.config import Settings
+from app.conformance import Conformance, NetworkConformance
 from app.models import ChainCursor, ChainObservation, Payment
 from app.networks import (
     PaymentTerms,

@@ -300,4 +300,3 @@ class ToyPlugin:
     @hookimpl
     def register_blueprints(self) -> list[Any]:
         return [blueprint]
-
