@@ -164,6 +164,11 @@ class PaymentIntent:
     def is_native(self) -> bool:
         return self.token == NATIVE_TOKEN
 
+    @property
+    def total(self) -> int:
+        """What leaves the payer's wallet: the amount plus the gateway fee."""
+        return self.amount + self.fee
+
     def as_abi_tuple(self) -> tuple[bytes, bytes, str, int, str, int, int]:
         """The intent in the contract's field order, for ABI encoding."""
         return (
@@ -243,7 +248,7 @@ def encode_pay_call(intent: PaymentIntent, signature: bytes, contract_address: s
     return {
         "to": to_checksum_address(contract_address),
         "data": "0x" + (PAY_SELECTOR + arguments).hex(),
-        "value": intent.amount + intent.fee if intent.is_native else 0,
+        "value": intent.total if intent.is_native else 0,
     }
 
 

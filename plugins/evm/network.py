@@ -341,7 +341,7 @@ class EvmNetwork:
         )
         signature = self.sign_intent(intent)
         call = encode_pay_call(intent, signature, self.contract_address)
-        total = intent.amount + intent.fee
+        total = intent.total
         approve = (
             None
             if terms.token.address is None
