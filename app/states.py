@@ -122,7 +122,7 @@ def can_transition(model: type[Model], current: str, target: str) -> bool:
 async def transition(
     obj: CheckoutSession | Payment,
     target: str,
-    event_type: str,
+    event_type: EventType,
     *,
     changes: dict[str, Any] | None = None,
     request_id: str | None = None,
@@ -158,7 +158,7 @@ async def transition(
 
 async def record_event(
     obj: CheckoutSession | Payment,
-    event_type: str,
+    event_type: EventType,
     *,
     request_id: str | None = None,
     idempotency_key: str | None = None,
@@ -173,7 +173,7 @@ async def record_event(
 
 async def _append_event(
     obj: CheckoutSession | Payment,
-    event_type: str,
+    event_type: EventType,
     when: dt.datetime,
     request_id: str | None,
     idempotency_key: str | None,
