@@ -64,6 +64,7 @@ def _terms(conformance: Conformance, number: int, amount: int = 10**6) -> Paymen
         token=network.native_currency,
         amount=amount,
         fee=0,
+        fee_basis_points=0,
         recipient=conformance.chain.payout_address,
         deadline=2**40,
     )
@@ -95,6 +96,7 @@ class NetworkConformance:
         assert await network.block(head.number + 1000) is None
         finalized = await network.finalized_head()
         assert finalized is None or finalized.number <= head.number
+        assert await network.chain_time() >= head.timestamp
 
     async def test_prepared_payments_are_observed_exactly(self, conformance: Conformance) -> None:
         network, chain = conformance.network, conformance.chain

@@ -28,6 +28,7 @@ OPAQUE_ID_LENGTH = 128
 
 UINT256_MAX = 2**256 - 1
 _UINT256_DIGITS = 78  # len(str(2**256 - 1))
+_UINT256_ZERO = "0" * _UINT256_DIGITS  # a database default, spelt as the field stores it
 
 
 class UInt256Field(fields.Field[int], int):  # type: ignore[misc]
@@ -63,6 +64,8 @@ class Merchant(Model):
     name = fields.CharField(max_length=200)
     # {network key: checksum address}; funds never pass through Kassa.
     payout_addresses: dict[str, str] = fields.JSONField(default=dict)
+    # A plain transfer this many basis points short of the amount still confirms (default 0).
+    underpayment_tolerance_bps = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -200,6 +203,22 @@ class Payment(Model):
     authorization = fields.TextField(null=True)
     wallet_request: dict[str, Any] | None = fields.JSONField(null=True)
     payment_uri = fields.TextField(null=True)
+    # Where a plain transfer pays this payment (networks with deposit addresses), opaque.
+    deposit_address = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True, db_index=True)
+    # What reached the deposit address in the payment's token: seen (any depth) …
+    amount_received = UInt256Field(default=0, db_default=_UINT256_ZERO)
+    # … and at the payment's confirmation depth (what confirmation and underpayment use).
+    amount_final = UInt256Field(default=0, db_default=_UINT256_ZERO)
+    # Money seen at the deposit address that is not final yet (keeps the session open).
+    transfer_in_flight = fields.BooleanField(default=False, db_default=False)
+    # Confirmed after its session closed or after the payment itself expired.
+    late = fields.BooleanField(default=False, db_default=False)
+    # New final money at the deposit address that the sweeper has not forwarded yet.
+    sweep_due = fields.BooleanField(default=False, db_default=False)
+    # Gas the sweeper spent on this payment's deposit address (its share of each batch).
+    sweep_gas = UInt256Field(default=0, db_default=_UINT256_ZERO)
+    # What the network needs to sweep the deposit address later (opaque JSON).
+    deposit_terms: dict[str, Any] | None = fields.JSONField(null=True)
     min_confirmations = fields.IntField(default=1)
     # Head block when created: a fresh watcher cursor starts no later than this.
     created_block = fields.BigIntField(null=True)
@@ -233,10 +252,13 @@ class SessionNonce(Model):
 
 
 class ChainObservation(Model):
-    """One payment as the network saw it in one block; idempotent per (tx, position, block)."""
+    """One payment, deposit transfer or sweep as the network saw it in one block; idempotent
+    per (tx, position, block). For transfers and sweeps `payment_ref` is the deposit address."""
 
     id = fields.BigIntField(primary_key=True)
     network = fields.CharField(max_length=40)
+    # "intent" (a contract payment), "transfer" (to a deposit address) or "sweep" (from one).
+    kind = fields.CharField(max_length=16, default="intent", db_default="intent")
     block_number = fields.BigIntField()
     block_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     tx_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH)

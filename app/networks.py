@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -88,8 +89,17 @@ class PaymentTerms:
     token: Token
     amount: int  # base units the merchant receives
     fee: int  # base units the operator receives on top
+    fee_basis_points: int  # the operator's fee rate (deposit addresses split what arrives)
     recipient: str  # the merchant's payout address, as `normalize_address` spelt it
     deadline: int  # chain time (unix seconds) after which the payment cannot be made
+
+
+class ObservationKind(StrEnum):
+    """What an `Observation` is."""
+
+    INTENT = "intent"  # a payment of prepared terms (e.g. the EVM contract's signed intent)
+    TRANSFER = "transfer"  # a plain transfer to a deposit address (any token, any amount)
+    SWEEP = "sweep"  # money forwarded from a deposit address to the merchant
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,10 @@ class PreparedPayment:
     authorization: str = ""
     wallet_request: dict[str, Any] = field(default_factory=dict)
     payment_uri: str = ""
+    # Networks with deposit addresses (`DepositNetwork`): where a plain transfer from any
+    # wallet or exchange pays, and what the network needs to sweep it later (opaque JSON).
+    deposit_address: str = ""
+    deposit_terms: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +132,8 @@ class Observation:
     `position` orders payments inside a block (the EVM log index), so one transaction may
     carry several. `token` is None for the native coin, else `Token.address`. Every string
     uses the same spelling the network used when it prepared the payment, so the core can
-    compare exactly.
+    compare exactly. For a `TRANSFER` (into a deposit address) or a `SWEEP` (out of one),
+    `reference` is the deposit address and `session_reference` is "".
     """
 
     tx_id: str
@@ -132,6 +147,7 @@ class Observation:
     amount: int
     recipient: str
     fee: int
+    kind: ObservationKind = ObservationKind.INTENT
 
 
 @runtime_checkable
@@ -163,6 +179,11 @@ class Network(Protocol):
 
     async def finalized_head(self) -> Block | None:
         """The newest block the chain itself calls final, if it has such a notion."""
+        ...
+
+    async def chain_time(self) -> int:
+        """A time (unix seconds) no block mined from now on can precede, even on a chain
+        that mines no blocks while idle (EVM: the pending block's timestamp)."""
         ...
 
     async def block(self, number: int) -> Block | None:
@@ -202,6 +223,49 @@ class Network(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DepositSweep:
+    """One deposit address the core asks the network to empty towards its merchant."""
+
+    payment_id: str
+    deposit_address: str
+    # What `PreparedPayment.deposit_terms` said when the payment was made.
+    deposit_terms: dict[str, Any]
+    # Tokens seen arriving there (`Token.address`; the native coin is always swept).
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepReport:
+    """What one sweep transaction cost, per payment (a batch shares its gas)."""
+
+    tx_id: str
+    gas_by_payment: dict[str, int]
+
+
+@runtime_checkable
+class DepositNetwork(Protocol):
+    """A `Network` whose payments also have deposit addresses: a plain transfer from any
+    wallet or exchange pays, and money there is later swept to the merchant.
+
+    The core watches the addresses of open payments: `observe_deposits` reports transfers of
+    any token into them and sweeps out of them (`ObservationKind.TRANSFER` / `SWEEP`);
+    `native_balances` tells what native coin they hold at a block (native transfers often
+    leave no log). The core credits at the confirmation depth and asks `sweep` to forward
+    final money; the network's sweeper pays the gas.
+    """
+
+    async def observe_deposits(
+        self, from_block: int, to_block: int, addresses: Sequence[str]
+    ) -> list[Observation]: ...
+
+    async def native_balances(
+        self, addresses: Sequence[str], block_number: int
+    ) -> dict[str, int]: ...
+
+    async def sweep(self, deposits: Sequence[DepositSweep]) -> SweepReport: ...
 
 
 @runtime_checkable

@@ -137,6 +137,11 @@ def payment_object(payment: Payment) -> dict[str, Any]:
             "at": unix_seconds(payment.quote_at) if payment.quote_at else None,
         },
         "recipient": payment.recipient,
+        # A plain transfer from any wallet or exchange to this address pays (null when the
+        # network has no deposit addresses); what arrived there so far, in crypto units.
+        "deposit_address": payment.deposit_address,
+        "amount_received": base_units_to_decimal(payment.amount_received, payment.decimals),
+        "late": payment.late,
         "fee_base_units": str(payment.fee_base_units),
         # The network's wallet request, under the names the API has always used.
         "to_contract": wallet.get("to", ""),

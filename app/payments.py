@@ -173,7 +173,8 @@ async def create_payment(
     chain_now = max(head.timestamp, int(now.timestamp()))
     deadline = chain_now + min(remaining, settings.payment_window_seconds)
     network_settings = settings.networks.get(network_key)
-    fee = fee_for(amount, network_settings.fee_basis_points if network_settings else 0)
+    basis_points = network_settings.fee_basis_points if network_settings else 0
+    fee = fee_for(amount, basis_points)
     payment_id = new_id("pay")
     terms = PaymentTerms(
         payment_id=payment_id,
@@ -182,6 +183,7 @@ async def create_payment(
         token=token,
         amount=amount,
         fee=fee,
+        fee_basis_points=basis_points,
         recipient=recipient,
         deadline=deadline,
     )
@@ -216,6 +218,8 @@ async def create_payment(
         authorization=prepared.authorization,
         wallet_request=prepared.wallet_request,
         payment_uri=prepared.payment_uri,
+        deposit_address=prepared.deposit_address or None,
+        deposit_terms=prepared.deposit_terms or None,
         created_block=head.number,
         created_at=now,
         updated_at=now,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
 from app.models import CheckoutSession, Payment
 from app.states import (
     ConcurrentTransition,
@@ -15,23 +17,27 @@ from app.states import (
 EXPIRY_BATCH = 200
 
 
+def in_flight() -> Q:
+    """Payments with money on chain that is not final yet: a seen transaction, or a transfer
+    to the deposit address still short of the confirmation depth."""
+    return Q(status=PaymentStatus.PENDING) & (
+        Q(tx_hash__not_isnull=True) | Q(transfer_in_flight=True)
+    )
+
+
 async def payment_in_flight(session_id: str) -> bool:
-    """A payment of the session has a transaction on chain that is not final yet."""
-    return await Payment.filter(
-        session_id=session_id, status=PaymentStatus.PENDING, tx_hash__not_isnull=True
-    ).exists()
+    """A payment of the session has money on chain that is not final yet."""
+    return await Payment.filter(in_flight(), session_id=session_id).exists()
 
 
 async def expire_due_sessions() -> int:
     """Expire open sessions past `expires_at`; returns how many this call expired."""
     # Not while a transaction is seen but not yet final: it may still complete. Excluded in
     # the query, so a batch full of such sessions never holds back the others.
-    in_flight = await Payment.filter(
-        status=PaymentStatus.PENDING, tx_hash__not_isnull=True
-    ).values_list("session_id", flat=True)
+    busy = await Payment.filter(in_flight()).values_list("session_id", flat=True)
     due = (
         await CheckoutSession.filter(status=SessionStatus.OPEN, expires_at__lte=utcnow())
-        .exclude(id__in=list(in_flight))
+        .exclude(id__in=list(busy))
         .order_by("expires_at")
         .limit(EXPIRY_BATCH)
     )

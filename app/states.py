@@ -33,8 +33,9 @@ class PaymentStatus(StrEnum):
     """Where a payment stands."""
 
     PENDING = "pending"  # created; a transaction may be seen but is not final yet
-    CONFIRMED = "confirmed"  # its transaction is final on chain; terminal
-    EXPIRED = "expired"  # the chain passed its deadline with no transaction; terminal
+    CONFIRMED = "confirmed"  # its money is final on chain; terminal
+    # The chain passed its deadline unpaid; money arriving later still confirms it (late).
+    EXPIRED = "expired"
 
 
 class EventType(StrEnum):
@@ -48,6 +49,10 @@ class EventType(StrEnum):
     PAYMENT_REORGED = "payment.reorged"  # a seen transaction left the canonical chain
     PAYMENT_CONFIRMED = "payment.confirmed"  # its transaction is final on chain
     PAYMENT_EXPIRED = "payment.expired"  # the chain passed its deadline with no transaction
+    # Plain transfers to a deposit address (networks that have them):
+    PAYMENT_UNDERPAID = "payment.underpaid"  # final money there is short of the amount
+    PAYMENT_OVERPAID = "payment.overpaid"  # final money there exceeds the amount
+    PAYMENT_UNEXPECTED_TOKEN = "payment.unexpected_token"  # another token arrived there
 
 
 class WebhookEndpointStatus(StrEnum):
@@ -72,6 +77,8 @@ SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     PaymentStatus.PENDING: frozenset({PaymentStatus.CONFIRMED, PaymentStatus.EXPIRED}),
+    # Money that reaches an expired payment's deposit address still confirms it, late.
+    PaymentStatus.EXPIRED: frozenset({PaymentStatus.CONFIRMED}),
 }
 _TABLES: dict[type[Model], dict[str, frozenset[str]]] = {
     CheckoutSession: SESSION_TRANSITIONS,

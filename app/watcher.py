@@ -32,12 +32,14 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from app import deposits
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment
 from app.networks import (
     Block,
     FinalityPolicy,
     Network,
     Observation,
+    ObservationKind,
     Registry,
     RpcError,
     current_registry,
@@ -63,6 +65,9 @@ _CHUNK_ATTEMPTS = 4
 # A hinted transaction is looked up at once, then again while it is not in a block yet.
 HINT_RETRY_SECONDS = 0.5
 HINT_FOLLOW_SECONDS = 60.0
+# On a chain that mines no blocks while idle, an unpaid payment expires once the node's
+# chain time is this far past its deadline (a margin for clocks).
+IDLE_EXPIRY_MARGIN_SECONDS = 30
 
 
 class RetryLater(Exception):
@@ -97,6 +102,8 @@ class ChainWatcher:
         self.config = self.registry.settings.networks.get(network.key)
         self.finality = finality_policy(network, self.registry)
         self._pending_notifications: list[tuple[Payment, Event]] = []
+        # Payments whose deposit addresses this poll watches, by address.
+        self._deposits: dict[str, Payment] = {}
 
     # ---------------------------------------------------------------- cursor
 
@@ -167,9 +174,13 @@ class ChainWatcher:
             raise RetryLater(f"node head {head.number} is behind cursor {cursor.block_number}")
         if not await self._check_canonical(cursor, result):
             return
+        if deposits.has_deposits(self.network):
+            watched = await deposits.watched_payments(self.network.key)
+            self._deposits = {p.deposit_address or "": p for p in watched}
         await self._scan(cursor, head.number, result)
         await self._confirm(cursor, head, result)
-        await self._expire(cursor, result)
+        await self._credit_deposits(cursor, result)
+        await self._expire(cursor, head, result)
 
     # ---------------------------------------------------------------- reorgs
 
@@ -301,7 +312,12 @@ class ChainWatcher:
             end = min(target, start + max(1, self.network.max_scan_range) - 1)
             logs, headers = await self._fetch_chunk(cursor, start, end, target)
             for entry in logs:
-                await self._record(entry, result)
+                if entry.kind == ObservationKind.INTENT:
+                    await self._record(entry, result)
+                else:
+                    self._pending_notifications += await deposits.record(
+                        self.network.key, entry, self._deposits
+                    )
             result.logs += len(logs)
             recent = _recent(cursor.recent_hashes) + [
                 (b.number, b.hash, b.timestamp) for b in headers
@@ -328,6 +344,10 @@ class ChainWatcher:
             generation = self.network.rpc_generation()
             try:
                 logs = await self.network.observe(start, end)
+                if self._deposits:
+                    logs += await self.network.observe_deposits(  # type: ignore[attr-defined]
+                        start, end, sorted(self._deposits)
+                    )
                 # Hashes of the blocks near the head feed the reorg walk-back; deeper
                 # blocks only need the chunk's last header for the cursor.
                 headers = await self._headers(max(start, target - self.window + 1), end)
@@ -495,17 +515,24 @@ class ChainWatcher:
         events: list[Event] = []
         try:
             async with in_transaction() as conn:
+                session = await CheckoutSession.get(id=payment.session_id).using_db(conn)  # type: ignore[attr-defined]
+                # Late: its session closed before the money was final (expired, canceled, or
+                # completed by another payment). The money is at the merchant all the same.
+                late = session.status != SessionStatus.OPEN
                 events.append(
                     await transition(
                         payment,
                         PaymentStatus.CONFIRMED,
                         EventType.PAYMENT_CONFIRMED,
-                        changes={"confirmed_at": utcnow(), "confirmations": payment.confirmations},
+                        changes={
+                            "confirmed_at": utcnow(),
+                            "confirmations": payment.confirmations,
+                            "late": late,
+                        },
                         connection=conn,
                     )
                 )
-                session = await CheckoutSession.get(id=payment.session_id).using_db(conn)  # type: ignore[attr-defined]
-                if session.status == SessionStatus.OPEN:
+                if not late:
                     await transition(
                         session,
                         SessionStatus.COMPLETED,
@@ -530,19 +557,43 @@ class ChainWatcher:
 
     # ---------------------------------------------------------------- expiry
 
-    async def _expire(self, cursor: ChainCursor, result: PollResult) -> None:
-        """Expire unpaid payments whose deadline the processed head's timestamp passed.
+    async def _credit_deposits(self, cursor: ChainCursor, result: PollResult) -> None:
+        if not self._deposits:
+            return
+        finalized = None
+        if self.finality.require_finalized_tag:
+            finalized = await self.network.finalized_head()
+        notifications, confirmed = await deposits.credit(
+            self.network,
+            list(self._deposits.values()),
+            cursor.block_number,
+            self.finality,
+            finalized,
+        )
+        self._pending_notifications += notifications
+        result.confirmed += confirmed
 
-        Logs up to that head were recorded first, so a transaction mined before the
-        deadline is always attached before this runs.
+    async def _expire(self, cursor: ChainCursor, head: Block, result: PollResult) -> None:
+        """Expire unpaid payments whose deadline the chain's time passed.
+
+        Payments up to the processed head were recorded first, so one mined before the
+        deadline is always attached before this runs. Chain time is the processed head's
+        timestamp; on an idle chain (the cursor at the head), the node's `chain_time()` too.
         """
-        due = await Payment.filter(
+        unpaid = Payment.filter(
             network=self.network.key,
             status=PaymentStatus.PENDING,
             tx_hash=None,
-            deadline__lt=cursor.block_timestamp,
+            transfer_in_flight=False,
         )
-        for payment in due:
+        chain_time = cursor.block_timestamp
+        if cursor.block_number >= head.number:
+            waiting = await unpaid.filter(deadline__lt=int(utcnow().timestamp())).exists()
+            if waiting:
+                chain_time = max(
+                    chain_time, await self.network.chain_time() - IDLE_EXPIRY_MARGIN_SECONDS
+                )
+        for payment in await unpaid.filter(deadline__lt=chain_time):
             try:
                 event = await transition(payment, PaymentStatus.EXPIRED, EventType.PAYMENT_EXPIRED)
             except ConcurrentTransition:

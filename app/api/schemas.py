@@ -389,6 +389,15 @@ class PaymentObject(BaseModel):
     token_address: str | None
     quote: PaymentQuote
     recipient: str
+    deposit_address: str | None = Field(
+        description="Where a plain transfer from any wallet or exchange pays this payment."
+    )
+    amount_received: str = Field(
+        description="What arrived at the deposit address in this token (decimal string)."
+    )
+    late: bool = Field(
+        description="Confirmed after its checkout session closed or after it expired."
+    )
     fee_base_units: str
     to_contract: str
     data: str

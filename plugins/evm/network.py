@@ -246,6 +246,12 @@ class EvmNetwork:
             return None
         return _block(data)
 
+    async def chain_time(self) -> int:
+        """The pending block's timestamp: the node's idea of the next block, so no block mined
+        from now on can be older."""
+        data = await self.rpc.call("pending", lambda w3: w3.eth.get_block("pending"))
+        return int(data["timestamp"])
+
     async def block(self, number: int) -> Block | None:
         try:
             data = await self.rpc.call(f"block {number}", lambda w3: w3.eth.get_block(number))

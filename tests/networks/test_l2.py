@@ -247,6 +247,7 @@ def _terms(rollup: Rollup, token: Token, amount: int) -> PaymentTerms:
         token=token,
         amount=amount,
         fee=0,
+        fee_basis_points=0,
         recipient=rollup.chain.merchant,
         deadline=2**40,
     )

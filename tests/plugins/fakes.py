@@ -46,6 +46,9 @@ class FakeNetwork:
     async def finalized_head(self) -> Block | None:
         return None
 
+    async def chain_time(self) -> int:
+        return 0
+
     async def block(self, number: int) -> Block | None:
         return None
 

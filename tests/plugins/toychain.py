@@ -173,6 +173,9 @@ class ToyNetwork:
     async def finalized_head(self) -> Block | None:
         return None  # toychain has no finality notion of its own: depth decides
 
+    async def chain_time(self) -> int:
+        return self.chain.time + 2  # the next block's timestamp
+
     async def block(self, number: int) -> Block | None:
         if 0 <= number < len(self.chain.blocks):
             return self._block(self.chain.blocks[number])

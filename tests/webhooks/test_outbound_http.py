@@ -15,6 +15,8 @@ from app.webhooks.outbox import event_matches, event_type_pattern_valid
 APP = Path(__file__).resolve().parents[2] / "app"
 
 # architecture.md §4.
+# Architecture §4's eight, plus the deposit-address outcomes of the "pay from any wallet"
+# issue (underpaid, overpaid, a token the payment did not ask for).
 ARCHITECTURE_EVENT_TYPES = {
     "checkout.session.completed",
     "checkout.session.expired",
@@ -24,6 +26,9 @@ ARCHITECTURE_EVENT_TYPES = {
     "payment.reorged",
     "payment.confirmed",
     "payment.expired",
+    "payment.underpaid",
+    "payment.overpaid",
+    "payment.unexpected_token",
 }
 
 
