@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from app.networks import (
     Network,
     Observation,
     ObservationKind,
+    RpcError,
 )
 from app.states import (
     ConcurrentTransition,
@@ -54,6 +56,9 @@ log = logging.getLogger("kassa.deposits")
 # Closed payments' addresses stay watched this long: late money and top-ups still count.
 WATCH_AFTER_CLOSE = dt.timedelta(days=7)
 SWEEP_BATCH = 20
+# How long a swept address waits before it may be swept again (the watcher sees the sweep
+# long before; a sweep that was lost is retried after this).
+SWEEP_COOLDOWN_SECONDS = 120.0
 
 Notification = tuple[Payment, Event]
 
@@ -280,23 +285,25 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
         return []
     grew = money.final > payment.amount_final
     first_seen = money.seen > 0 and payment.amount_received == 0
+    # Seen money left the canonical chain (a reorg before it was final).
+    vanished = money.seen < payment.amount_received
     events: list[Event] = []
-    due = due_after_tolerance(payment.amount_base_units, tolerance_bps)
+    # The shopper sends the amount plus the gateway fee; the address splits what arrives.
+    total = payment.amount_base_units + payment.fee_base_units
+    due = due_after_tolerance(total, tolerance_bps)
     async with in_transaction() as conn:
         await Payment.filter(id=payment.id).using_db(conn).update(**changes, updated_at=utcnow())
         for name, value in changes.items():
             setattr(payment, name, value)
+        if vanished and payment.status == PaymentStatus.PENDING:
+            events.append(await record_event(payment, EventType.PAYMENT_REORGED, connection=conn))
         if first_seen and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_PENDING, connection=conn))
         if grew and money.final >= due and payment.status != PaymentStatus.CONFIRMED:
             events.extend(await _confirm(payment, conn))
         elif grew and 0 < money.final < due and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_UNDERPAID, connection=conn))
-        if (
-            grew
-            and money.final > payment.amount_base_units
-            and (payment.status == PaymentStatus.CONFIRMED)
-        ):
+        if grew and money.final > total and payment.status == PaymentStatus.CONFIRMED:
             events.append(await record_event(payment, EventType.PAYMENT_OVERPAID, connection=conn))
     return events
 
@@ -344,10 +351,29 @@ async def _confirm(payment: Payment, conn: object) -> list[Event]:
 # ----------------------------------------------------------------------------- sweeping
 
 
+# Payments swept recently: id -> (when, the row's `updated_at` then). The watcher clears
+# `sweep_due` only once it sees the sweep on chain; until then, or until a lost sweep may be
+# retried, an unchanged row waits. New money (the row changes) may be swept at once.
+_recently_swept: dict[str, tuple[float, dt.datetime]] = {}
+
+
+def _waiting(payment: Payment, now: float) -> bool:
+    swept = _recently_swept.get(payment.id)
+    return (
+        swept is not None
+        and now - swept[0] < SWEEP_COOLDOWN_SECONDS
+        and swept[1] == payment.updated_at
+    )
+
+
 async def sweep_due(network: Network) -> int:
-    """Ask the network to sweep deposit addresses holding final money; returns how many."""
+    """Ask the network to sweep deposit addresses holding final money; returns how many it
+    asked for. A batch the chain refuses is retried one deposit at a time, so one address
+    holding a token that cannot move never keeps the others from being swept."""
     assert isinstance(network, DepositNetwork)
-    due = await Payment.filter(network=network.key, sweep_due=True).limit(SWEEP_BATCH)
+    now = time.monotonic()
+    candidates = await Payment.filter(network=network.key, sweep_due=True).order_by("updated_at")
+    due = [p for p in candidates if not _waiting(p, now)][:SWEEP_BATCH]
     if not due:
         return 0
     tokens = await _tokens_seen(network.key, [p.id for p in due])
@@ -360,12 +386,31 @@ async def sweep_due(network: Network) -> int:
         )
         for payment in due
     ]
-    report = await network.sweep(requests)
-    log.info("%s: swept %d deposit addresses in %s", network.key, len(requests), report.tx_id)
     for payment in due:
-        # The watcher clears `sweep_due` once it sees the sweep; the gas is ours to record.
-        gas = report.gas_by_payment.get(payment.id, 0)
-        await Payment.filter(id=payment.id).update(sweep_gas=payment.sweep_gas + gas)
+        _recently_swept[payment.id] = (now, payment.updated_at)
+    try:
+        reports = [await network.sweep(requests)]
+    except RpcError as error:
+        if len(requests) == 1:
+            raise
+        log.warning("%s: batch sweep failed (%s); sweeping one by one", network.key, error)
+        reports = []
+        for request in requests:
+            try:
+                reports.append(await network.sweep([request]))
+            except RpcError as single:
+                log.error("%s: sweep of %s failed: %s", network.key, request.payment_id, single)
+    for report in reports:
+        log.info(
+            "%s: swept %d deposit addresses in %s",
+            network.key,
+            len(report.gas_by_payment),
+            report.tx_id,
+        )
+        for payment_id, gas in report.gas_by_payment.items():
+            payment = next(p for p in due if p.id == payment_id)
+            payment.sweep_gas += gas
+            await Payment.filter(id=payment_id).update(sweep_gas=payment.sweep_gas)
     return len(requests)
 
 

@@ -10,7 +10,9 @@ import logging
 from app.api.idempotency import prune_idempotency_records
 from app.config import Settings
 from app.db import close_database, open_database
+from app.deposits import SWEEP_BATCH, has_deposits, sweep_due
 from app.loops import BackgroundLoops, stop_on_signals
+from app.networks import Network, current_registry
 from app.plugins import start_registry
 from app.secretbox import SecretKeyMissing
 from app.sessions import EXPIRY_BATCH, expire_due_sessions
@@ -20,6 +22,9 @@ from app.webhooks.signing import secret_box
 from app.webhooks.worker import DeliveryWorker
 
 log = logging.getLogger("kassa.workers")
+
+# Sweeps wait for final money anyway; batching a few seconds of it saves gas.
+SWEEP_INTERVAL_SECONDS = 5.0
 
 
 def start_background_loops(settings: Settings) -> BackgroundLoops:
@@ -34,9 +39,26 @@ def start_background_loops(settings: Settings) -> BackgroundLoops:
 
     loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
     start_watchers(loops, settings.database_url)
+    start_sweepers(loops)
     start_webhook_loops(loops, settings)
     loops.start("housekeeping", 3600.0, housekeeping_step)
     return loops
+
+
+def start_sweepers(loops: BackgroundLoops) -> None:
+    """One sweeper per network with deposit addresses: final money goes to the merchants."""
+    registry = current_registry()
+    for network in registry.networks.values():
+        if not has_deposits(network):
+            continue
+
+        async def sweep_step(network: Network = network) -> None:
+            while await sweep_due(network) == SWEEP_BATCH:
+                pass
+
+        loops.start(
+            f"sweeper-{network.key}", max(SWEEP_INTERVAL_SECONDS, network.poll_interval), sweep_step
+        )
 
 
 def start_webhook_loops(loops: BackgroundLoops, settings: Settings) -> None:

@@ -134,6 +134,44 @@ class DevChain:
         tx = {"to": payment["to_contract"], "data": payment["data"], "value": int(payment["value"])}
         return await self._send(tx, key)
 
+    async def transfer(
+        self, to: str, amount: int, token: str | None = None, key: str | None = None
+    ) -> str:
+        """What an exchange withdrawal or a phone wallet does: a plain transfer of the coin
+        (`token` None) or of a token (by address, minted to the sender first); the tx hash."""
+        key = key or self.exchange_key
+        if token is None:
+            return await self._send({"to": to, "value": amount, "gas": 21_000}, key)
+        sender = Account.from_key(key).address
+        contract = contract_at(self.w3, token, "TestERC20")
+        mint = await contract.functions.mint(sender, amount).build_transaction(
+            {"from": sender, "gas": 200_000}
+        )
+        await self._send(dict(mint), key)
+        call = await contract.functions.transfer(to, amount).build_transaction(
+            {"from": sender, "gas": 200_000}
+        )
+        return await self._send(dict(call), key)
+
+    async def balance(self, account: str, token: str | None = None) -> int:
+        if token is None:
+            return int(await self.w3.eth.get_balance(account))
+        contract = contract_at(self.w3, token, "TestERC20")
+        return int(await contract.functions.balanceOf(account).call())
+
+    @property
+    def exchange_key(self) -> str:
+        """An account that pays like an exchange: plain transfers, never the contract."""
+        return self.kassa.roles.keys[8]
+
+    @property
+    def sweeper_key(self) -> str:
+        return self.kassa.roles.keys[7]
+
+    @property
+    def deposit_factory(self) -> str:
+        return str(self.kassa.factory.address)
+
     def pay_request(self, payment: dict[str, Any], payer: str | None = None) -> dict[str, Any]:
         """The pay call as an unsigned request (for `anvil_reorg` re-inclusion)."""
         return {

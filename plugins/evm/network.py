@@ -99,17 +99,46 @@ class EvmNetworkSettings(NetworkSettings):
         default=None,
         description="Dev mode only: a node-unlocked account the test-wallet button pays from.",
     )
+    deposit_factory: str | None = Field(
+        default=None,
+        description="The deployed KassaDepositFactory: payments get deposit addresses.",
+    )
+    fee_recipient: str | None = Field(
+        default=None,
+        description="Where deposit addresses send the gateway fee (needed when a fee is set).",
+    )
+    sweeper_key: SecretStr | None = Field(
+        default=None, description="Gas key that sweeps deposit addresses (or sweeper_key_file)."
+    )
+    sweeper_key_file: Path | None = Field(
+        default=None, description="File holding the sweeper's gas key."
+    )
 
     def signer_secret(self) -> str | None:
         """The signer key from the setting or its file; never logged."""
-        if self.signer_key is not None:
-            return self.signer_key.get_secret_value().strip()
-        if self.signer_key_file is not None:
-            return self.signer_key_file.read_text().strip()
-        return None
+        return _secret(self.signer_key, self.signer_key_file)
+
+    def sweeper_secret(self) -> str | None:
+        """The sweeper's gas key from the setting or its file; never logged."""
+        return _secret(self.sweeper_key, self.sweeper_key_file)
 
     def rpc_url_values(self) -> list[str]:
         return [url.get_secret_value() for url in self.rpc_urls]
+
+
+def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    if value is not None:
+        return value.get_secret_value().strip()
+    if path is not None:
+        return path.read_text().strip()
+    return None
+
+
+def _checksum(key: str, name: str, value: str) -> str:
+    try:
+        return to_checksum_address(value)
+    except ValueError:
+        raise PluginError(f"network {key!r}: {name} is not an address") from None
 
 
 def evm_settings(key: str, config: NetworkSettings) -> EvmNetworkSettings:
@@ -168,19 +197,10 @@ class EvmNetwork:
     pay_template = "evm/pay.html"
     checkout_scripts: tuple[str, ...] = ("plugins/evm/wallet.js",)
 
-    def __init__(
-        self,
-        spec: ChainSpec,
-        rpc_urls: Sequence[str],
-        contract_address: str,
-        signer_key: str,
-        *,
-        max_log_range: int | None = None,
-        rpc_timeout: float = 10.0,
-        rpc_failback: float = 30.0,
-        public_rpc_url: str | None = None,
-        test_wallet: str | None = None,
-    ) -> None:
+    def __init__(self, spec: ChainSpec, settings: EvmNetworkSettings) -> None:
+        signer = settings.signer_secret()
+        if not signer:
+            raise PluginError(f"network {spec.key!r} needs signer_key or signer_key_file")
         self.spec = spec
         self.key = spec.key
         self.chain_id = spec.chain_id
@@ -190,43 +210,39 @@ class EvmNetwork:
         self.native_currency = Token(
             network=spec.key, symbol=spec.native_symbol, decimals=18, name=spec.native_name
         )
-        self.contract_address: str = to_checksum_address(contract_address)
+        self.contract_address = _checksum(spec.key, "contract_address", settings.contract_address)
         self.finality = FinalityPolicy(
             spec.confirmations,
             require_finalized_tag=spec.finalized_tag,
             finalized_tag_only=spec.finalized_tag,
         )
-        self.max_scan_range = max_log_range or spec.max_log_range
+        self.max_scan_range = settings.max_log_range or spec.max_log_range
         self.poll_interval = spec.poll_interval
         self.explorer_url = spec.explorer_url
-        self.public_rpc_url = public_rpc_url or spec.public_rpc_url
-        self.test_wallet = to_checksum_address(test_wallet) if test_wallet else None
-        self._signer_key = signer_key
+        self.public_rpc_url = settings.public_rpc_url or spec.public_rpc_url
+        self.test_wallet = (
+            _checksum(spec.key, "test_wallet", settings.test_wallet)
+            if settings.test_wallet
+            else None
+        )
+        self._signer_key = signer
         self.rpc = RpcPool(
-            spec.key, rpc_urls, rpc_timeout, poa=spec.poa, failback_after=rpc_failback
+            spec.key,
+            settings.rpc_url_values(),
+            settings.rpc_timeout_seconds,
+            poa=spec.poa,
+            failback_after=settings.rpc_failback_seconds,
         )
 
-    @classmethod
-    def from_settings(cls, spec: ChainSpec, config: NetworkSettings) -> EvmNetwork:
+    @staticmethod
+    def from_settings(spec: ChainSpec, config: NetworkSettings) -> EvmNetwork:
+        """An `EvmNetwork`, or an `EvmDepositNetwork` when a deposit factory is configured."""
         settings = evm_settings(spec.key, config)
-        signer = settings.signer_secret()
-        if not signer:
-            raise PluginError(f"network {spec.key!r} needs signer_key or signer_key_file")
-        try:
-            contract = to_checksum_address(settings.contract_address)
-        except ValueError:
-            raise PluginError(f"network {spec.key!r}: contract_address is not an address") from None
-        return cls(
-            spec,
-            settings.rpc_url_values(),
-            contract,
-            signer,
-            max_log_range=settings.max_log_range,
-            rpc_timeout=settings.rpc_timeout_seconds,
-            rpc_failback=settings.rpc_failback_seconds,
-            public_rpc_url=settings.public_rpc_url,
-            test_wallet=settings.test_wallet,
-        )
+        if settings.deposit_factory:
+            from plugins.evm.deposit_network import EvmDepositNetwork
+
+            return EvmDepositNetwork(spec, settings)
+        return EvmNetwork(spec, settings)
 
     def __repr__(self) -> str:  # never show the key or the URLs
         return f"EvmNetwork({self.key!r}, chain_id={self.chain_id})"
@@ -261,20 +277,19 @@ class EvmNetwork:
 
     # ------------------------------------------------------------------ observing
 
-    async def get_logs(self, from_block: int, to_block: int) -> list[PaymentReceived]:
-        """Contract logs in the range, split in halves while the provider says it's too big."""
+    async def raw_logs(
+        self, log_filter: dict[str, Any], from_block: int, to_block: int
+    ) -> list[Any]:
+        """`eth_getLogs` over the range, split in halves while the provider says it's too big."""
         if from_block > to_block:
             return []
-        params: dict[str, Any] = {
-            "address": self.contract_address,
-            "topics": [PAYMENT_RECEIVED_TOPIC],
-            "fromBlock": from_block,
-            "toBlock": to_block,
-        }
+        params = {**log_filter, "fromBlock": from_block, "toBlock": to_block}
         try:
-            raw = await self.rpc.call(
-                f"logs {from_block}-{to_block}",
-                lambda w3: w3.eth.get_logs(params),  # type: ignore[arg-type]
+            return list(
+                await self.rpc.call(
+                    f"logs {from_block}-{to_block}",
+                    lambda w3: w3.eth.get_logs(params),  # type: ignore[arg-type]
+                )
             )
         except ScanRangeTooLarge:
             if from_block == to_block:
@@ -282,10 +297,14 @@ class EvmNetwork:
             # Remember the smaller size, so later scans don't hit the limit again.
             self.max_scan_range = max(1, min(self.max_scan_range, (to_block - from_block + 1) // 2))
             middle = (from_block + to_block) // 2
-            return await self.get_logs(from_block, middle) + await self.get_logs(
-                middle + 1, to_block
+            return await self.raw_logs(log_filter, from_block, middle) + await self.raw_logs(
+                log_filter, middle + 1, to_block
             )
-        return self._decode(raw)
+
+    async def get_logs(self, from_block: int, to_block: int) -> list[PaymentReceived]:
+        """The payment contract's `PaymentReceived` logs in the range."""
+        log_filter = {"address": self.contract_address, "topics": [PAYMENT_RECEIVED_TOPIC]}
+        return self._decode(await self.raw_logs(log_filter, from_block, to_block))
 
     def _decode(self, raw: Sequence[Mapping[str, Any]]) -> list[PaymentReceived]:
         logs = []

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from web3 import AsyncHTTPProvider, AsyncWeb3
-from web3.exceptions import BlockNotFound, TransactionNotFound, Web3RPCError
+from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from app.networks import RpcError, ScanRangeTooLarge
@@ -106,7 +106,8 @@ class RpcPool:
             except Exception as error:
                 if is_range_error(error):
                     raise ScanRangeTooLarge(f"{what}: {error}") from None
-                if isinstance(error, BlockNotFound | TransactionNotFound):
+                # Answers, not failures: another node would say the same.
+                if isinstance(error, BlockNotFound | TransactionNotFound | ContractLogicError):
                     raise
                 last = error
                 log.warning(

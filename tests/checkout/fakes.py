@@ -10,7 +10,7 @@ from app.models import CheckoutSession, Payment, new_id
 from app.networks import Registry, Token
 from app.quotes import FixedRateSource, QuoteBook
 from app.states import PaymentStatus
-from plugins.evm.network import EvmNetwork
+from plugins.evm.network import EvmNetwork, EvmNetworkSettings
 
 PAYOUT = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -22,7 +22,12 @@ def fake_network() -> EvmNetwork:
     from plugins.ethereum import SPECS
 
     spec = next(spec for spec in SPECS if spec.key == "devnet")
-    return EvmNetwork(spec, ["http://127.0.0.1:9"], CONTRACT, "0x" + "44" * 32)
+    settings = EvmNetworkSettings(
+        rpc_urls=["http://127.0.0.1:9"],  # type: ignore[list-item]
+        contract_address=CONTRACT,
+        signer_key="0x" + "44" * 32,  # type: ignore[arg-type]
+    )
+    return EvmNetwork(spec, settings)
 
 
 def fake_registry(settings: Any) -> Registry:
