@@ -1,12 +1,18 @@
-"""Gas used by KassaCheckout payments, beside a plain transfer measured in the same run.
+"""Gas used by KassaCheckout payments and by deposit addresses (KassaDepositFactory), beside a
+plain transfer measured in the same run.
 
     .venv/bin/python bench/gas.py [--payments N] [--json]
 
-Starts its own anvil, deploys the contract and a 6-decimals test token, and pays from one
+Starts its own anvil, deploys the contracts and a 6-decimals test token, and pays from one
 account to a merchant that already holds coins and tokens (the usual case; a first ever credit
 to an empty account costs every transfer the same extra 25k / 17.1k gas). Sessions use
 sequential nonce indexes as the backend assigns them, so one payment in 256 also pays for a
 fresh "session paid" slot; that cost is reported on its own line.
+
+Deposit addresses: a fresh address per payment (random 32-byte payment refs, a 1% fee), paid by
+a plain transfer, then swept by another account: the first sweep deploys the deposit's
+forwarder, a later one (after a top-up) finds it deployed; `sweepMany` sweeps DEPOSIT_BATCH
+fresh deposits in one transaction and is reported per payment.
 """
 
 from __future__ import annotations
@@ -40,8 +46,18 @@ from plugins.evm.contract import (  # noqa: E402
     session_ref,
     sign_intent,
 )
+from plugins.evm.deposits import (  # noqa: E402
+    DepositTerms,
+    compute_deposit_address,
+    deploy_deposit_factory,
+    encode_sweep_call,
+    encode_sweep_many_call,
+    forwarder_implementation,
+)
 
 TOKEN_UNIT = 10**6  # the test token has 6 decimals
+DEPOSIT_FEE_BPS = 100
+DEPOSIT_BATCH = 10
 
 
 class Bench:
@@ -53,9 +69,13 @@ class Bench:
         self.payer = node.addresses[2]
         self.merchant = node.addresses[3]
         self.fee_recipient = node.addresses[4]
+        self.sweeper = node.addresses[5]
         self.next_nonce = 0
+        self.next_deposit = 0
         self.checkout = ""
         self.token = ""
+        self.factory = ""
+        self.forwarder = ""
 
     async def gas_of(self, tx: dict[str, Any]) -> int:
         # anvil's dev accounts are unlocked, so the node signs.
@@ -72,6 +92,8 @@ class Bench:
             self.w3, self.deployer_key, owner, [signer], self.fee_recipient
         )
         self.token = await deploy_artifact(self.w3, self.deployer_key, "TestUSDC")
+        self.factory = await deploy_deposit_factory(self.w3, self.deployer_key)
+        self.forwarder = await forwarder_implementation(self.w3, self.factory)
         token = self.token_contract()
         for holder, amount in (
             (self.payer, 10**9 * TOKEN_UNIT),
@@ -111,6 +133,63 @@ class Bench:
         tx = encode_pay_call(intent, signature, self.checkout)
         return await self.gas_of({"from": self.payer, **tx})
 
+    # ------------------------------------------------------------------ deposit addresses
+
+    def new_deposit(self) -> tuple[DepositTerms, str]:
+        """Terms and address of a fresh deposit (computed offline, as the gateway can)."""
+        n, self.next_deposit = self.next_deposit, self.next_deposit + 1
+        terms = DepositTerms(
+            payout=self.merchant,
+            fee_recipient=self.fee_recipient,
+            fee_basis_points=DEPOSIT_FEE_BPS,
+            payment_ref=hashlib.sha256(b"deposit" + n.to_bytes(8, "big")).digest(),
+        )
+        return terms, compute_deposit_address(self.factory, self.forwarder, terms)
+
+    async def pay_deposit(self, token: str, deposit: str) -> int:
+        """The shopper's plain transfer to a deposit address."""
+        if token == NATIVE_TOKEN:
+            return await self.gas_of({"from": self.payer, "to": deposit, "value": 10**16})
+        transfer = self.token_contract().functions.transfer(deposit, 25 * TOKEN_UNIT)
+        return await self.gas_of(await transfer.build_transaction({"from": self.payer}))
+
+    def listed(self, token: str) -> list[str]:
+        return [] if token == NATIVE_TOKEN else [token]
+
+    async def sweep(self, terms: DepositTerms, token: str) -> int:
+        tx = encode_sweep_call(self.factory, terms, self.listed(token))
+        return await self.gas_of({"from": self.sweeper, **tx})
+
+    async def deposit_transfer(self, token: str) -> int:
+        return await self.pay_deposit(token, self.new_deposit()[1])
+
+    async def first_sweep(self, token: str) -> int:
+        terms, deposit = self.new_deposit()
+        await self.pay_deposit(token, deposit)
+        return await self.sweep(terms, token)
+
+    async def top_up_transfer(self) -> int:
+        """A native transfer to a deposit that was swept once (it has code now)."""
+        terms, deposit = self.new_deposit()
+        await self.sweep(terms, NATIVE_TOKEN)
+        return await self.pay_deposit(NATIVE_TOKEN, deposit)
+
+    async def later_sweep(self, token: str) -> int:
+        terms, deposit = self.new_deposit()
+        await self.pay_deposit(token, deposit)
+        await self.sweep(terms, token)
+        await self.pay_deposit(token, deposit)
+        return await self.sweep(terms, token)
+
+    async def batch_sweep_per_payment(self, token: str) -> int:
+        batch = []
+        for _ in range(DEPOSIT_BATCH):
+            terms, deposit = self.new_deposit()
+            await self.pay_deposit(token, deposit)
+            batch.append((terms, self.listed(token)))
+        tx = encode_sweep_many_call(self.factory, batch)
+        return await self.gas_of({"from": self.sweeper, **tx}) // DEPOSIT_BATCH
+
 
 async def measure(payments: int) -> dict[str, int]:
     with AnvilNode() as node:
@@ -129,6 +208,17 @@ async def measure(payments: int) -> dict[str, int]:
                 "token_payment_with_fee": lambda: bench.payment(
                     bench.token, 25 * TOKEN_UNIT, TOKEN_UNIT // 4
                 ),
+                "deposit_native_transfer": lambda: bench.deposit_transfer(NATIVE_TOKEN),
+                "deposit_token_transfer": lambda: bench.deposit_transfer(bench.token),
+                "deposit_native_top_up_transfer": lambda: bench.top_up_transfer(),
+                "first_sweep_native": lambda: bench.first_sweep(NATIVE_TOKEN),
+                "first_sweep_token": lambda: bench.first_sweep(bench.token),
+                "later_sweep_native": lambda: bench.later_sweep(NATIVE_TOKEN),
+                "later_sweep_token": lambda: bench.later_sweep(bench.token),
+                "batch_sweep_native_per_payment": lambda: bench.batch_sweep_per_payment(
+                    NATIVE_TOKEN
+                ),
+                "batch_sweep_token_per_payment": lambda: bench.batch_sweep_per_payment(bench.token),
             }
             results = {}
             for name, run in cases.items():
@@ -139,9 +229,17 @@ async def measure(payments: int) -> dict[str, int]:
             await w3.provider.disconnect()
 
 
+def _table(title: str, rows: list[tuple[str, int, int]]) -> list[str]:
+    """Rows of (case, gas, plain-transfer gas to compare with), under a header."""
+    width = max(len(title), *(len(name) for name, _, _ in rows))
+    lines = [f"{title:<{width}} {'gas':>8}  {'vs plain':>8}"]
+    lines += [f"{name:<{width}} {gas:>8}  {gas / base:>7.2f}x" for name, gas, base in rows]
+    return lines
+
+
 def report(results: dict[str, int]) -> str:
     native, token = results["native_transfer"], results["token_transfer"]
-    rows = [
+    payments = [
         ("plain native-coin transfer", native, native),
         ("plain ERC-20 transfer", token, token),
         ("native payment, no fee", results["native_payment"], native),
@@ -149,12 +247,30 @@ def report(results: dict[str, int]) -> str:
         ("token payment, no fee", results["token_payment"], token),
         ("token payment, with fee", results["token_payment_with_fee"], token),
     ]
-    lines = [f"{'case':<28} {'gas':>8}  {'vs plain':>8}"]
-    lines += [f"{name:<28} {gas:>8}  {gas / base:>7.2f}x" for name, gas, base in rows]
-    lines.append(
-        f"first payment of each 256-session word: +{results['fresh_session_slot_extra']} gas"
+    batch = f"sweepMany of {DEPOSIT_BATCH}, per payment"
+    deposits = [
+        ("shopper: native transfer to a deposit", results["deposit_native_transfer"], native),
+        ("shopper: token transfer to a deposit", results["deposit_token_transfer"], token),
+        (
+            "shopper: native top-up, swept deposit",
+            results["deposit_native_top_up_transfer"],
+            native,
+        ),
+        ("first sweep (deploy + sweep), native", results["first_sweep_native"], native),
+        ("first sweep (deploy + sweep), token", results["first_sweep_token"], token),
+        ("later sweep, native", results["later_sweep_native"], native),
+        ("later sweep, token", results["later_sweep_token"], token),
+        (f"{batch}, native", results["batch_sweep_native_per_payment"], native),
+        (f"{batch}, token", results["batch_sweep_token_per_payment"], token),
+    ]
+    return "\n".join(
+        [
+            *_table("case", payments),
+            f"first payment of each 256-session word: +{results['fresh_session_slot_extra']} gas",
+            "",
+            *_table(f"deposit addresses ({DEPOSIT_FEE_BPS / 100:g}% fee)", deposits),
+        ]
     )
-    return "\n".join(lines)
 
 
 def main() -> None:

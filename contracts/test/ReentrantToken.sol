@@ -3,10 +3,11 @@ pragma solidity 0.8.37;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice Malicious token: once armed, its next `transferFrom` first calls `target` with
-/// `callData` (e.g. `pay` of the checkout contract) and records the outcome. With `bubble` set it
-/// reverts with the inner call's revert data; otherwise it goes on with the transfer so the test
-/// can check that the outer payment alone succeeded. Mintable by anyone. Tests only.
+/// @notice Malicious token: once armed, its next `transfer` or `transferFrom` first calls
+/// `target` with `callData` (e.g. `pay` of the checkout contract, or `sweep` of the deposit
+/// factory) and records the outcome. With `bubble` set it reverts with the inner call's revert
+/// data; otherwise it goes on with the transfer so the test can check that the outer call alone
+/// succeeded. Mintable by anyone. Tests only.
 contract ReentrantToken is ERC20 {
     address public target;
     bytes public callData;
@@ -33,7 +34,19 @@ contract ReentrantToken is ERC20 {
         armed = true;
     }
 
+    function transfer(address to, uint256 value) public override returns (bool) {
+        _reenter();
+        return super.transfer(to, value);
+    }
+
     function transferFrom(address from, address to, uint256 value) public override returns (bool) {
+        _reenter();
+        return super.transferFrom(from, to, value);
+    }
+
+    receive() external payable {}
+
+    function _reenter() private {
         if (armed) {
             armed = false;
             reentryAttempted = true;
@@ -48,8 +61,5 @@ contract ReentrantToken is ERC20 {
                 }
             }
         }
-        return super.transferFrom(from, to, value);
     }
-
-    receive() external payable {}
 }

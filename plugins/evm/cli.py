@@ -1,4 +1,5 @@
-"""`kassa contracts deploy`: deploy the payment contract with the key in KASSA_DEPLOYER_KEY."""
+"""`kassa contracts deploy`: deploy the payment contract and the deposit-address factory with
+the key in KASSA_DEPLOYER_KEY."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from app.cli import CliError, emit
 from app.config import Settings
 from plugins.evm.contract import ContractDeploymentError, deploy_from_cli
+from plugins.evm.deposits import deploy_deposit_factory_from_cli
 
 
 async def cmd_contracts_deploy(args: argparse.Namespace, settings: Settings) -> None:
@@ -15,7 +17,19 @@ async def cmd_contracts_deploy(args: argparse.Namespace, settings: Settings) -> 
         address = await deploy_from_cli(args.rpc_url, args.owner, args.signer, args.fee_recipient)
     except ContractDeploymentError as error:
         raise CliError(str(error)) from None
-    emit(args.json, {"address": address}, address)
+    try:
+        factory = await deploy_deposit_factory_from_cli(args.rpc_url)
+    except ContractDeploymentError as error:
+        # The payment contract is on chain by now: say where, so it is not deployed twice.
+        raise CliError(
+            f"the payment contract was deployed at {address}, "
+            f"but deploying the deposit factory failed: {error}"
+        ) from None
+    emit(
+        args.json,
+        {"address": address, "deposit_factory": factory},
+        f"{address}\ndeposit factory: {factory}",
+    )
 
 
 def add_contract_commands(subcommands: Any, command: Any) -> None:
@@ -26,7 +40,7 @@ def add_contract_commands(subcommands: Any, command: Any) -> None:
         contracts,
         "deploy",
         cmd_contracts_deploy,
-        "deploy the payment contract with the key in KASSA_DEPLOYER_KEY",
+        "deploy the payment contract and the deposit factory with the key in KASSA_DEPLOYER_KEY",
     )
     deploy.add_argument("--rpc-url", required=True)
     deploy.add_argument("--owner", required=True)

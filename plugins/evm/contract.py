@@ -8,11 +8,12 @@ needs a Solidity compiler.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -29,6 +30,9 @@ from web3.middleware import ExtraDataToPOAMiddleware
 logger = logging.getLogger(__name__)
 
 CHECKOUT_CONTRACT = "KassaCheckout"
+# Every contract whose custom errors `decode_contract_error` names: the payment contract and the
+# deposit-address contracts (plugins/evm/deposits.py), whose errors can surface in one revert.
+_CONTRACTS_WITH_ERRORS = (CHECKOUT_CONTRACT, "KassaDepositFactory", "KassaDepositForwarder")
 NATIVE_TOKEN = "0x0000000000000000000000000000000000000000"
 """`PaymentIntent.token` for the chain's native coin."""
 DEPLOYER_KEY_ENV = "KASSA_DEPLOYER_KEY"
@@ -341,7 +345,8 @@ def _parse_error_signature(signature: str) -> _ErrorShape:
 @functools.cache
 def _known_errors() -> dict[bytes, _ErrorShape]:
     shapes = [_parse_error_signature(signature) for signature in _EXTRA_ERRORS]
-    for entry in checkout_abi():
+    entries = [entry for name in _CONTRACTS_WITH_ERRORS for entry in load_artifact(name)["abi"]]
+    for entry in entries:
         if entry["type"] == "error":
             shapes.append(
                 _ErrorShape(
@@ -368,9 +373,9 @@ def _format_value(kind: str, value: Any) -> str:
 def decode_contract_error(revert_data: bytes | str) -> str:
     """A readable revert reason: `Name(arg=value, ...)` for known errors.
 
-    Knows the contract's custom errors (its own and OpenZeppelin's), `Error(string)`,
-    `Panic(uint256)` and the standard ERC-20 errors; anything else is shown as
-    `UnknownError(0x…)`, and no data as `EmptyRevert()`.
+    Knows the custom errors of the payment and deposit-address contracts (their own and
+    OpenZeppelin's), `Error(string)`, `Panic(uint256)` and the standard ERC-20 errors; anything
+    else is shown as `UnknownError(0x…)`, and no data as `EmptyRevert()`.
     """
     data = HexBytes(revert_data)
     if len(data) == 0:
@@ -469,10 +474,10 @@ async def deploy_checkout_contract(
     )
 
 
-async def deploy_from_cli(
-    rpc_url: str, owner: str, signers: list[str], fee_recipient: str | None
-) -> str:
-    """`kassa contracts deploy`: deploy KassaCheckout with the key in `KASSA_DEPLOYER_KEY`."""
+@contextlib.asynccontextmanager
+async def cli_deployer(rpc_url: str) -> AsyncIterator[tuple[AsyncWeb3[Any], str]]:
+    """A connection to `rpc_url` and the deployer key from `KASSA_DEPLOYER_KEY`, for the
+    deployments of `kassa contracts deploy`; disconnects afterwards."""
     deployer_key = os.environ.get(DEPLOYER_KEY_ENV, "").strip()
     if not deployer_key:
         raise DeployerKeyMissing(
@@ -483,6 +488,14 @@ async def deploy_from_cli(
     # which web3 refuses unless this middleware renames the field; it is harmless elsewhere.
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
-        return await deploy_checkout_contract(w3, deployer_key, owner, signers, fee_recipient)
+        yield w3, deployer_key
     finally:
         await w3.provider.disconnect()
+
+
+async def deploy_from_cli(
+    rpc_url: str, owner: str, signers: list[str], fee_recipient: str | None
+) -> str:
+    """`kassa contracts deploy`: deploy KassaCheckout with the key in `KASSA_DEPLOYER_KEY`."""
+    async with cli_deployer(rpc_url) as (w3, deployer_key):
+        return await deploy_checkout_contract(w3, deployer_key, owner, signers, fee_recipient)

@@ -20,6 +20,7 @@ from web3 import AsyncHTTPProvider, AsyncWeb3
 from app.dev import DevError, DevNetwork
 from plugins.evm.anvil import AnvilNode, AnvilNotFound, AnvilStartError
 from plugins.evm.contract import deploy_artifact, deploy_checkout_contract, load_artifact
+from plugins.evm.deposits import deploy_deposit_factory
 from plugins.evm.network import ChainSpec
 
 log = logging.getLogger("kassa.dev")
@@ -39,9 +40,14 @@ DEPLOYER, SIGNER, TEST_WALLET, MERCHANT = 0, 1, 2, 3
 class Deployment:
     contract: str
     tokens: dict[str, str]  # symbol -> address
+    deposit_factory: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"contract": self.contract, "tokens": self.tokens}
+        return {
+            "contract": self.contract,
+            "tokens": self.tokens,
+            "deposit_factory": self.deposit_factory,
+        }
 
 
 def _read_json(path: Path) -> Any:
@@ -60,10 +66,12 @@ async def _has_code(w3: AsyncWeb3[Any], address: str) -> bool:
 async def deploy(w3: AsyncWeb3[Any], anvil: AnvilNode, record: Path) -> Deployment:
     """The recorded deployment if the chain still has it, else a fresh one."""
     saved = _read_json(record)
-    if saved is not None:
-        addresses = [saved["contract"], *saved["tokens"].values()]
+    # A record from before the deposit factory existed counts as a reset chain: redeploy all.
+    if saved is not None and "deposit_factory" in saved:
+        addresses = [saved["contract"], saved["deposit_factory"], *saved["tokens"].values()]
         if all([await _has_code(w3, address) for address in addresses]):
-            return Deployment(saved["contract"], dict(saved["tokens"]))
+            return Deployment(saved["contract"], dict(saved["tokens"]), saved["deposit_factory"])
+    if saved is not None:
         log.warning("the devnet chain was reset; deploying the contracts again")
     deployer_key = anvil.private_keys[DEPLOYER]
     contract = await deploy_checkout_contract(
@@ -90,7 +98,8 @@ async def deploy(w3: AsyncWeb3[Any], anvil: AnvilNode, record: Path) -> Deployme
                 {"from": anvil.addresses[DEPLOYER]}
             )
             await w3.eth.wait_for_transaction_receipt(tx_hash)
-    deployment = Deployment(contract, tokens)
+    deposit_factory = await deploy_deposit_factory(w3, deployer_key)
+    deployment = Deployment(contract, tokens, deposit_factory)
     _write_json(record, deployment.to_json())
     return deployment
 

@@ -23,6 +23,7 @@ from plugins.evm.contract import (
     session_ref,
     sign_intent,
 )
+from plugins.evm.deposits import deploy_deposit_factory
 
 # Gas for transactions expected to revert: sent with a fixed limit so web3 does not estimate
 # (estimation would raise before anything reaches the chain).
@@ -93,6 +94,7 @@ class Kassa:
     checkout: Any
     tokens: dict[str, Any]
     rejecting_recipient: str
+    factory: Any  # KassaDepositFactory (tests/contract/deposit_helpers.py)
     next_session: int = 1
 
     @property
@@ -232,6 +234,7 @@ async def deploy_kassa(w3: AsyncWeb3[Any], node: AnvilNode) -> Kassa:
         token_address = await deploy_artifact(w3, roles.owner_key, artifact)
         tokens[name] = contract_at(w3, token_address, artifact)
     rejecting = await deploy_artifact(w3, roles.owner_key, "RejectingRecipient")
+    factory = await deploy_deposit_factory(w3, roles.owner_key)
     kassa = Kassa(
         w3=w3,
         node=node,
@@ -240,6 +243,7 @@ async def deploy_kassa(w3: AsyncWeb3[Any], node: AnvilNode) -> Kassa:
         checkout=contract_at(w3, address),
         tokens=tokens,
         rejecting_recipient=rejecting,
+        factory=contract_at(w3, factory, "KassaDepositFactory"),
     )
     # Merchant and fee recipient already hold each token, as real payout addresses usually do.
     for token in tokens.values():

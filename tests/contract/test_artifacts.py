@@ -14,12 +14,23 @@ from plugins.evm.contract import (
     CHECKOUT_CONTRACT,
     PAY_SELECTOR,
     PAYMENT_RECEIVED_TOPIC,
+    _abi_type,
     artifacts_dir,
     checkout_abi,
     load_artifact,
 )
+from plugins.evm.deposits import (
+    DEPOSIT_DEPLOYED_TOPIC,
+    DEPOSIT_FACTORY_CONTRACT,
+    DEPOSIT_FORWARDER_CONTRACT,
+    SWEEP_MANY_SELECTOR,
+    SWEEP_SELECTOR,
+    SWEPT_TOPIC,
+    deposit_factory_abi,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = (CHECKOUT_CONTRACT, DEPOSIT_FACTORY_CONTRACT, DEPOSIT_FORWARDER_CONTRACT)
 TEST_CONTRACTS = (
     "TestERC20",
     "TestUSDC",
@@ -50,14 +61,15 @@ def test_build_check_reproduces_the_committed_artifacts_byte_for_byte() -> None:
 
 def test_artifacts_location() -> None:
     assert artifacts_dir() == REPO_ROOT / "contracts" / "artifacts"
-    assert (artifacts_dir() / f"{CHECKOUT_CONTRACT}.json").is_file()
+    for name in CONTRACTS:
+        assert (artifacts_dir() / f"{name}.json").is_file()
     for name in TEST_CONTRACTS:
         assert (artifacts_dir() / "test" / f"{name}.json").is_file()
     with pytest.raises(FileNotFoundError):
         load_artifact("NoSuchContract")
 
 
-@pytest.mark.parametrize("name", (CHECKOUT_CONTRACT, *TEST_CONTRACTS))
+@pytest.mark.parametrize("name", (*CONTRACTS, *TEST_CONTRACTS))
 def test_artifact_records_compiler_settings_and_source_hashes(name: str) -> None:
     artifact = load_artifact(name)
     assert artifact["contractName"] == name
@@ -99,3 +111,43 @@ def test_pay_selector_and_event_topic_match_the_abi() -> None:
         "paymentRef",
         "payer",
     ]
+
+
+def _signature(entry: dict) -> str:
+    return f"{entry['name']}({','.join(_abi_type(p) for p in entry['inputs'])})"
+
+
+def test_deposit_factory_interface_matches_the_python_helpers() -> None:
+    abi = {entry.get("name"): entry for entry in deposit_factory_abi()}
+    assert keccak(text=_signature(abi["sweep"]))[:4] == SWEEP_SELECTOR
+    assert keccak(text=_signature(abi["sweepMany"]))[:4] == SWEEP_MANY_SELECTOR
+    assert [p["name"] for p in abi["sweep"]["inputs"]] == [
+        "payout",
+        "feeRecipient",
+        "feeBasisPoints",
+        "paymentRef",
+        "tokens",
+    ]
+    assert [p["name"] for p in abi["depositAddress"]["inputs"]] == [
+        "payout",
+        "feeRecipient",
+        "feeBasisPoints",
+        "paymentRef",
+    ]
+    assert abi["sweepMany"]["inputs"][0]["internalType"] == "struct KassaDepositFactory.Deposit[]"
+    assert "0x" + keccak(text=_signature(abi["Swept"])).hex() == SWEPT_TOPIC
+    assert "0x" + keccak(text=_signature(abi["DepositDeployed"])).hex() == DEPOSIT_DEPLOYED_TOPIC
+    assert [i["name"] for i in abi["Swept"]["inputs"] if i["indexed"]] == [
+        "deposit",
+        "paymentRef",
+        "token",
+    ]
+    # No receive or fallback: coins sent to the factory itself bounce.
+    assert {e["type"] for e in deposit_factory_abi()} == {
+        "constructor",
+        "function",
+        "event",
+        "error",
+    }
+    source = (REPO_ROOT / "contracts" / "KassaDepositFactory.sol").read_text()
+    assert "pragma solidity 0.8.37;" in source

@@ -1,4 +1,5 @@
-"""`kassa contracts deploy` deploys with the key from the environment and prints the address."""
+"""`kassa contracts deploy` deploys with the key from the environment and prints the addresses
+of the payment contract and the deposit factory."""
 
 from __future__ import annotations
 
@@ -55,8 +56,13 @@ async def test_deploy_prints_address_json(
     fee_recipient = Account.from_key(anvil.private_keys[6]).address
     done = _deploy(anvil, tmp_path, key, "--fee-recipient", fee_recipient, "--json")
     assert done.returncode == 0, done.stderr
-    address = json.loads(done.stdout)["address"]
+    printed = json.loads(done.stdout)
+    address = printed["address"]
     assert await w3.eth.get_code(address)
+    # The deposit-address factory comes with it (it has no owner: nothing to configure).
+    factory = contract_at(w3, printed["deposit_factory"], "KassaDepositFactory")
+    assert await w3.eth.get_code(factory.address)
+    assert await w3.eth.get_code(await factory.functions.forwarderImplementation().call())
     checkout = contract_at(w3, address)
     assert (
         await checkout.functions.owner().call() == Account.from_key(anvil.private_keys[0]).address
