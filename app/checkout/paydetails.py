@@ -30,6 +30,8 @@ class PayDetails:
     amount_crypto: str
     amount_base_units: int
     payment_uri: str
+    # Where a plain transfer from any wallet or exchange pays ("" when the network has none).
+    deposit_address: str
     # The network's wallet request (opaque JSON its template reads).
     wallet: dict[str, Any]
     # The network's pay-step template ("" when it has none).
@@ -81,7 +83,8 @@ def pay_details(payment: Payment) -> PayDetails:
         symbol=payment.crypto_currency,
         amount_crypto=base_units_to_decimal(total, payment.decimals),
         amount_base_units=total,
-        payment_uri=payment.payment_uri,
+        payment_uri=payment.payment_uri or "",
+        deposit_address=payment.deposit_address or "",
         wallet=dict(payment.wallet_request or {}),
         template=network.pay_template if network is not None else "",
         expires_at=int(payment.deadline) or None,

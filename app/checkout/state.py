@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.models import CheckoutSession, Payment
+from app.money import base_units_to_decimal
 from app.states import PaymentStatus, SessionStatus
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
@@ -37,7 +38,9 @@ async def active_payment(session: CheckoutSession) -> Payment | None:
 class ShopperStatus:
     """One step of the live status line.
 
-    phase: choose | waiting | seen | confirmed | payment_expired | expired | canceled
+    phase: choose | waiting | seen | underpaid | confirmed | late | payment_expired |
+    expired | canceled. `received` and `missing` are crypto amounts (decimal strings) of
+    what reached the payment's deposit address and what is still due.
     """
 
     phase: str
@@ -45,45 +48,69 @@ class ShopperStatus:
     min_confirmations: int = 0
     tx_hash: str | None = None
     redirect_url: str | None = None
+    received: str = ""
+    missing: str = ""
+    symbol: str = ""
 
     @property
     def final(self) -> bool:
-        return self.phase in ("confirmed", "expired", "canceled")
+        return self.phase in ("confirmed", "late", "expired", "canceled")
 
     def key(self) -> tuple[Any, ...]:
         """Changes exactly when the rendered fragment would."""
-        return (self.phase, self.confirmations, self.min_confirmations, self.tx_hash)
+        return (
+            self.phase,
+            self.confirmations,
+            self.min_confirmations,
+            self.tx_hash,
+            self.received,
+            self.missing,
+        )
+
+
+def _money(payment: Payment, **extra: Any) -> dict[str, Any]:
+    """What reached the deposit address and what is still missing, for the page."""
+    total = int(payment.amount_base_units) + int(payment.fee_base_units or 0)
+    received = int(payment.amount_received or 0)
+    return {
+        "received": base_units_to_decimal(received, payment.decimals),
+        "missing": base_units_to_decimal(max(0, total - received), payment.decimals),
+        "symbol": payment.crypto_currency,
+        **extra,
+    }
 
 
 def shopper_status(session: CheckoutSession, payment: Payment | None) -> ShopperStatus:
+    """Never says "nothing was charged" while money for the session is seen or confirmed."""
     if session.status == SessionStatus.COMPLETED:
         return ShopperStatus("confirmed", redirect_url=success_redirect_url(session))
+    if payment is not None and payment.status == PaymentStatus.CONFIRMED:
+        if session.status != SessionStatus.OPEN or getattr(payment, "late", False):
+            # The money arrived after the checkout closed: it is at the merchant, who was told.
+            return ShopperStatus("late", **_money(payment))
+        # Confirmed but the session is not completed yet: the watcher is finishing the write.
+        return ShopperStatus("seen", tx_hash=payment.tx_hash, **_money(payment))
+    if payment is not None and payment.status == PaymentStatus.PENDING:
+        in_flight = bool(payment.tx_hash) or bool(getattr(payment, "transfer_in_flight", False))
+        if in_flight:
+            # Money on its way wins over the session clock: the session cannot expire while
+            # a payment is on its way to finality.
+            return ShopperStatus(
+                "seen",
+                confirmations=int(payment.confirmations or 0),
+                min_confirmations=int(payment.min_confirmations or 0),
+                tx_hash=payment.tx_hash,
+                **_money(payment),
+            )
+    if payment is not None and int(getattr(payment, "amount_received", 0) or 0) > 0:
+        # Some money arrived, not enough (the payment may have expired since): say so.
+        return ShopperStatus("underpaid", **_money(payment))
     if session.status == SessionStatus.CANCELED:
         return ShopperStatus("canceled")
-    tx_hash = getattr(payment, "tx_hash", None) if payment is not None else None
-    if payment is not None and tx_hash and payment.status == PaymentStatus.PENDING:
-        # A seen transaction wins over the session clock: the session cannot expire
-        # while a payment is on its way to finality.
-        return ShopperStatus(
-            "seen",
-            confirmations=int(getattr(payment, "confirmations", 0) or 0),
-            min_confirmations=int(getattr(payment, "min_confirmations", 0) or 0),
-            tx_hash=tx_hash,
-        )
     if session.status == SessionStatus.EXPIRED:
         return ShopperStatus("expired")
     if payment is None:
         return ShopperStatus("choose")
     if payment.status == PaymentStatus.PENDING:
-        return ShopperStatus(
-            "waiting", min_confirmations=int(getattr(payment, "min_confirmations", 0) or 0)
-        )
-    if payment.status == PaymentStatus.EXPIRED:
-        return ShopperStatus("payment_expired")
-    # Confirmed but the session is not completed yet: the watcher is finishing the write.
-    return ShopperStatus(
-        "seen",
-        confirmations=int(getattr(payment, "confirmations", 0) or 0),
-        min_confirmations=int(getattr(payment, "min_confirmations", 0) or 0),
-        tx_hash=tx_hash,
-    )
+        return ShopperStatus("waiting", min_confirmations=int(payment.min_confirmations or 0))
+    return ShopperStatus("payment_expired")

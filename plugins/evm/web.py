@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from quart import Blueprint, Response, abort, current_app, render_template
+from quart import Blueprint, Response, abort, current_app, render_template, request
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from app.checkout.routes import (
@@ -75,16 +75,20 @@ async def _send(w3: AsyncWeb3[Any], tx: Any) -> str:
     return tx_hash.to_0x_hex()
 
 
+async def _top_up(w3: AsyncWeb3[Any], token: Any, payer: str, needed: int) -> None:
+    """Devnet test tokens mint to anyone: top the test wallet up instead of failing."""
+    balance = int(await token.functions.balanceOf(payer).call())
+    if balance < needed:
+        mint = token.functions.mint(payer, needed - balance)
+        await _send(w3, await mint.build_transaction({"from": payer}))
+
+
 async def _approve(w3: AsyncWeb3[Any], payer: str, approve: dict[str, Any]) -> None:
     token = w3.eth.contract(
         address=w3.to_checksum_address(approve["token"]), abi=load_artifact("TestERC20")["abi"]
     )
     needed = int(approve["amount"])
-    balance = int(await token.functions.balanceOf(payer).call())
-    if balance < needed:
-        # Devnet test tokens mint to anyone: top the test wallet up instead of failing.
-        mint = token.functions.mint(payer, needed - balance)
-        await _send(w3, await mint.build_transaction({"from": payer}))
+    await _top_up(w3, token, payer, needed)
     spender = w3.to_checksum_address(approve["spender"])
     allowance = int(await token.functions.allowance(payer, spender).call())
     if allowance >= needed:
@@ -97,6 +101,31 @@ async def _approve(w3: AsyncWeb3[Any], payer: str, approve: dict[str, Any]) -> N
     await _send(
         w3, await token.functions.approve(spender, needed).build_transaction({"from": payer})
     )
+
+
+async def transfer_from_test_wallet(network: EvmNetwork, payment: Payment) -> str:
+    """What an exchange does: a plain transfer of the amount to the deposit address."""
+    assert network.test_wallet is not None and payment.deposit_address
+    total = int(payment.amount_base_units) + int(payment.fee_base_units or 0)
+    w3 = AsyncWeb3(AsyncHTTPProvider(network.public_rpc_url))
+    try:
+        if payment.token_address is None:
+            return await _send(
+                w3, {"from": network.test_wallet, "to": payment.deposit_address, "value": total}
+            )
+        token = w3.eth.contract(
+            address=w3.to_checksum_address(payment.token_address),
+            abi=load_artifact("TestERC20")["abi"],
+        )
+        await _top_up(w3, token, network.test_wallet, total)
+        call = token.functions.transfer(payment.deposit_address, total)
+        return await _send(w3, await call.build_transaction({"from": network.test_wallet}))
+    except DevWalletError:
+        raise
+    except Exception as error:
+        raise DevWalletError(type(error).__name__ + ": " + str(error)[:200]) from None
+    finally:
+        await w3.provider.disconnect()
 
 
 async def pay_with_test_wallet(network: EvmNetwork, payment: Payment) -> str:
@@ -134,11 +163,16 @@ async def checkout_test_wallet(session_id: str) -> Response:
     network = test_wallet_network(payment)
     if network is None or payment is None:
         abort(404)
+    by_transfer = (await request.form).get("way") == "transfer" and payment.deposit_address
     try:
-        tx_hash = await pay_with_test_wallet(network, payment)
+        if by_transfer:
+            tx_hash = await transfer_from_test_wallet(network, payment)
+        else:
+            tx_hash = await pay_with_test_wallet(network, payment)
     except DevWalletError as error:
         return await notice(session, f"The test wallet could not pay: {error}", 502)
-    follow_tx_hint(network, payment.id, tx_hash)
+    if not by_transfer:
+        follow_tx_hint(network, payment.id, tx_hash)
     if is_htmx():
         return html(
             await render_template(

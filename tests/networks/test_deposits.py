@@ -1,0 +1,269 @@
+"""Paying from any wallet or exchange: a plain transfer to the payment's deposit address, on a
+real devnet with the deposit factory, credited by the watcher and swept to the merchant."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from app import deposits
+from app.models import ChainObservation, CheckoutSession, Payment
+from app.networks import Registry
+from app.watcher import ChainWatcher
+from tests.chain import DEVNET, DevChain
+from tests.networks.conftest import Api, RegistryFactory, event_types
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture
+def deposit_registry(make_registry: RegistryFactory, chain: DevChain) -> Registry:
+    deposits._recently_swept.clear()
+    return make_registry(deposit_factory=chain.deposit_factory, sweeper_key=chain.sweeper_key)
+
+
+@pytest.fixture
+def watcher(deposit_registry: Registry) -> ChainWatcher:
+    return ChainWatcher(deposit_registry.networks[DEVNET], deposit_registry)
+
+
+def token_of(chain: DevChain, currency: str) -> str | None:
+    return None if currency == "ETH" else chain.token_address(currency.lower())
+
+
+async def new_payment(api: Api, currency: str = "ETH") -> tuple[dict[str, Any], dict[str, Any]]:
+    session = await api.session()
+    status, payment = await api.payment(session["id"], currency)
+    assert status == 200, payment
+    return session, payment
+
+
+async def settle(watcher: ChainWatcher, chain: DevChain) -> None:
+    """Poll, sweep what is final, mine the sweep, poll again (the watcher sees the sweep)."""
+    await watcher.poll_once()
+    await deposits.sweep_due(watcher.network)
+    await chain.mine(1)
+    await watcher.poll_once()
+
+
+@pytest.mark.parametrize("currency", ["ETH", "USDC", "USDT"])
+async def test_exact_plain_transfer_confirms_and_is_swept(
+    api: Api, chain: DevChain, watcher: ChainWatcher, currency: str
+) -> None:
+    session, payment = await new_payment(api, currency)
+    deposit = payment["deposit_address"]
+    token = token_of(chain, currency)
+    assert deposit and deposit != chain.contract_address
+    assert chain.contract_address not in payment["eip681_uri"]  # never a place to send money
+    if token is None:
+        assert payment["eip681_uri"] == (
+            f"ethereum:{deposit}@{chain.node.chain_id}?value={payment['amount_base_units']}"
+        )
+    else:
+        assert payment["eip681_uri"] == (
+            f"ethereum:{token}@{chain.node.chain_id}/transfer?address={deposit}"
+            f"&uint256={payment['amount_base_units']}"
+        )
+    assert await chain.w3.eth.get_code(deposit) == b""  # nothing deployed before money
+    amount = int(payment["amount_base_units"])
+    merchant_before = await chain.balance(chain.merchant, token)
+
+    await watcher.poll_once()
+    await chain.transfer(deposit, amount, token)
+    await settle(watcher, chain)
+
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed" and done["late"] is False
+    assert Decimal(done["amount_received"]) == Decimal(payment["amount_crypto"])
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "completed"
+    assert await chain.balance(chain.merchant, token) == merchant_before + amount
+    assert await chain.balance(deposit, token) == 0
+    row = await Payment.get(id=payment["id"])
+    assert row.sweep_due is False and row.sweep_gas > 0
+    assert await event_types(payment["id"]) == [
+        "payment.created",
+        "payment.pending",
+        "payment.confirmed",
+    ]
+
+
+async def test_underpay_then_top_up_confirms_once(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    session, payment = await new_payment(api, "USDC")
+    token, amount = chain.token_address("usdc"), int(payment["amount_base_units"])
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount - 1_000_000, token)
+    await settle(watcher, chain)
+    short = await api.get(f"/v1/payments/{payment['id']}")
+    assert short["status"] == "pending" and Decimal(short["amount_received"]) == Decimal(
+        amount - 1_000_000
+    ) / 10**6
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "open"
+    await chain.transfer(payment["deposit_address"], 1_000_000, token)
+    await settle(watcher, chain)
+    await settle(watcher, chain)
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed"
+    assert await event_types(payment["id"]) == [
+        "payment.created",
+        "payment.pending",
+        "payment.underpaid",
+        "payment.confirmed",
+    ]
+    assert await chain.balance(payment["deposit_address"], token) == 0
+
+
+async def test_overpay_confirms_and_records_the_excess(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    _, payment = await new_payment(api, "ETH")
+    amount = int(payment["amount_base_units"])
+    merchant_before = await chain.balance(chain.merchant)
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount + 10**15)
+    await settle(watcher, chain)
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed"
+    assert Decimal(done["amount_received"]) * 10**18 == amount + 10**15
+    assert "payment.overpaid" in await event_types(payment["id"])
+    assert await chain.balance(chain.merchant) == merchant_before + amount + 10**15
+
+
+@pytest.mark.parametrize("closed_by", ["expire", "cancel"])
+async def test_money_after_the_session_closed_is_late_and_at_the_merchant(
+    api: Api, chain: DevChain, watcher: ChainWatcher, closed_by: str
+) -> None:
+    session, payment = await new_payment(api, "USDC")
+    token, amount = chain.token_address("usdc"), int(payment["amount_base_units"])
+    if closed_by == "expire":
+        status, _ = await api.call("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+        assert status == 200
+    else:
+        await CheckoutSession.filter(id=session["id"]).update(status="canceled")
+    merchant_before = await chain.balance(chain.merchant, token)
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount, token)
+    await settle(watcher, chain)
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed" and done["late"] is True
+    closed = await api.get(f"/v1/checkout/sessions/{session['id']}")
+    assert closed["status"] == ("expired" if closed_by == "expire" else "canceled")
+    assert await chain.balance(chain.merchant, token) == merchant_before + amount
+
+
+async def test_money_after_the_payment_expired_confirms_it_late(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    _, payment = await new_payment(api, "ETH")
+    await watcher.poll_once()
+    await chain.set_next_timestamp(int(payment["expires_at"]) + 1)
+    await chain.mine(1)
+    assert (await watcher.poll_once()).expired == [payment["id"]]
+    await chain.transfer(payment["deposit_address"], int(payment["amount_base_units"]))
+    await settle(watcher, chain)
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed" and done["late"] is True
+
+
+async def test_a_wrong_token_is_swept_and_reported(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    session, payment = await new_payment(api, "USDC")
+    usdt = chain.token_address("usdt")
+    merchant_before = await chain.balance(chain.merchant, usdt)
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], 5_000_000, usdt)
+    await settle(watcher, chain)
+    assert (await api.get(f"/v1/payments/{payment['id']}"))["status"] == "pending"
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "open"
+    assert "payment.unexpected_token" in await event_types(payment["id"])
+    assert await chain.balance(chain.merchant, usdt) == merchant_before + 5_000_000
+    assert await chain.balance(payment["deposit_address"], usdt) == 0
+
+
+async def test_a_reorged_transfer_is_not_credited_twice(
+    api: Api, chain: DevChain, make_registry: RegistryFactory
+) -> None:
+    deposits._recently_swept.clear()
+    registry = make_registry(
+        deposit_factory=chain.deposit_factory, sweeper_key=chain.sweeper_key, confirmations=3
+    )
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    _, payment = await new_payment(api, "USDC")
+    token, amount = chain.token_address("usdc"), int(payment["amount_base_units"])
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount, token)
+    await watcher.poll_once()
+    seen = await Payment.get(id=payment["id"])
+    assert seen.amount_received == amount and seen.amount_final == 0 and seen.transfer_in_flight
+    await chain.reorg(1)  # the transfer's block is replaced before it was final
+    await watcher.poll_once()
+    gone = await Payment.get(id=payment["id"])
+    assert gone.amount_received == 0 and gone.status == "pending"
+    await chain.transfer(payment["deposit_address"], amount, token)  # the exchange sends again
+    await chain.mine(3)
+    # A restart from a stale cursor rescans: observations are idempotent.
+    await watcher.poll_once()
+    fresh = ChainWatcher(registry.networks[DEVNET], registry)
+    await fresh.poll_once()
+    done = await Payment.get(id=payment["id"])
+    assert done.status == "confirmed" and done.amount_final == amount
+    assert await event_types(payment["id"]) == [
+        "payment.created",
+        "payment.pending",
+        "payment.reorged",
+        "payment.pending",
+        "payment.confirmed",
+    ]
+    credited = await ChainObservation.filter(
+        payment_id=payment["id"], kind="transfer", canonical=True
+    ).count()
+    assert credited == 1
+
+
+async def test_a_sweep_lost_mid_batch_is_repeated_without_double_credit(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    """The sweeper dies after its transaction was sent (nothing recorded): the next round
+    sweeps again; the money reaches the merchant once and nothing is credited twice."""
+    payments = [(await new_payment(api, "ETH"))[1] for _ in range(3)]
+    merchant_before = await chain.balance(chain.merchant)
+    await watcher.poll_once()
+    for payment in payments:
+        await chain.transfer(payment["deposit_address"], int(payment["amount_base_units"]))
+    await watcher.poll_once()
+    network = watcher.network
+    due = await Payment.filter(id__in=[p["id"] for p in payments], sweep_due=True)
+    assert len(due) == 3
+    from app.networks import DepositSweep
+
+    await network.sweep(  # type: ignore[attr-defined]
+        [
+            DepositSweep(p.id, p.deposit_address or "", dict(p.deposit_terms or {}), ())
+            for p in due
+        ]
+    )  # ... and the sweeper process is killed here: the report is lost
+    await chain.mine(1)
+    await deposits.sweep_due(network)  # a new sweeper does not know: sweeps (empty) again
+    await chain.mine(1)
+    await watcher.poll_once()
+    total = sum(int(p["amount_base_units"]) for p in payments)
+    assert await chain.balance(chain.merchant) == merchant_before + total
+    for payment in payments:
+        row = await Payment.get(id=payment["id"])
+        assert row.status == "confirmed" and row.amount_final == int(payment["amount_base_units"])
+        assert row.sweep_due is False
+        assert await chain.balance(payment["deposit_address"]) == 0
+
+
+async def test_an_unpaid_payment_expires_on_an_idle_chain(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    _, payment = await new_payment(api, "ETH")
+    await watcher.poll_once()
+    # No block is mined: only the node's clock moves past the deadline.
+    await Payment.filter(id=payment["id"]).update(deadline=int(payment["expires_at"]) - 10**6)
+    assert (await watcher.poll_once()).expired == [payment["id"]]
