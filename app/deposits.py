@@ -272,7 +272,15 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
     in_flight = money.seen > money.final
     if in_flight != payment.transfer_in_flight:
         changes["transfer_in_flight"] = in_flight
-    sweep_due = bool(money.unswept)
+    # The shopper sends the amount plus the gateway fee; the address splits what arrives.
+    total = payment.amount_base_units + payment.fee_base_units
+    due = due_after_tolerance(total, tolerance_bps)
+    grew = money.final > payment.amount_final
+    confirming = grew and money.final >= due and payment.status != PaymentStatus.CONFIRMED
+    # Native money of a payment still open waits: once swept, the address holds a contract,
+    # and a plain coin transfer with the bare 21,000 gas (as exchanges send) would fail.
+    still_open = payment.status == PaymentStatus.PENDING and not confirming
+    sweep_due = bool(money.unswept) and not (still_open and "" in money.unswept)
     if sweep_due != payment.sweep_due:
         changes["sweep_due"] = sweep_due
     if money.last_transfer is not None and payment.status != PaymentStatus.CONFIRMED:
@@ -283,14 +291,10 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
         changes["payer"] = money.last_transfer.payer
     if not changes:
         return []
-    grew = money.final > payment.amount_final
     first_seen = money.seen > 0 and payment.amount_received == 0
     # Seen money left the canonical chain (a reorg before it was final).
     vanished = money.seen < payment.amount_received
     events: list[Event] = []
-    # The shopper sends the amount plus the gateway fee; the address splits what arrives.
-    total = payment.amount_base_units + payment.fee_base_units
-    due = due_after_tolerance(total, tolerance_bps)
     async with in_transaction() as conn:
         await Payment.filter(id=payment.id).using_db(conn).update(**changes, updated_at=utcnow())
         for name, value in changes.items():
@@ -299,7 +303,7 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
             events.append(await record_event(payment, EventType.PAYMENT_REORGED, connection=conn))
         if first_seen and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_PENDING, connection=conn))
-        if grew and money.final >= due and payment.status != PaymentStatus.CONFIRMED:
+        if confirming:
             events.extend(await _confirm(payment, conn))
         elif grew and 0 < money.final < due and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_UNDERPAID, connection=conn))

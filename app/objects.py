@@ -140,6 +140,9 @@ def payment_object(payment: Payment) -> dict[str, Any]:
         # A plain transfer from any wallet or exchange to this address pays (null when the
         # network has no deposit addresses); what arrived there so far, in crypto units.
         "deposit_address": payment.deposit_address,
+        # What anyone needs to sweep that address to the merchant without Kassa (the
+        # network's own terms; for EVM: payout, fee recipient, fee basis points, reference).
+        "deposit_terms": payment.deposit_terms,
         "amount_received": base_units_to_decimal(payment.amount_received, payment.decimals),
         "late": payment.late,
         "fee_base_units": str(payment.fee_base_units),

@@ -392,6 +392,9 @@ class PaymentObject(BaseModel):
     deposit_address: str | None = Field(
         description="Where a plain transfer from any wallet or exchange pays this payment."
     )
+    deposit_terms: dict[str, Any] | None = Field(
+        description="What sweeping the deposit address needs, in the network's own terms."
+    )
     amount_received: str = Field(
         description="What arrived at the deposit address in this token (decimal string)."
     )

@@ -33,7 +33,7 @@ DEVNET_TOKENS = (("USDC", "TestUSDC"), ("USDT", "TestUSDT"))
 TEST_WALLET_FUNDS = 1_000_000 * 10**6  # one million of each 6-decimals test token
 
 # Anvil's deterministic dev accounts, by role (index into its account list).
-DEPLOYER, SIGNER, TEST_WALLET, MERCHANT = 0, 1, 2, 3
+DEPLOYER, SIGNER, TEST_WALLET, MERCHANT, SWEEPER = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,9 @@ async def start_devnet(spec: ChainSpec, state_dir: Path) -> DevNetwork:
         # from an account anvil unlocks.
         "public_rpc_url": node.rpc_url,
         "test_wallet": node.addresses[TEST_WALLET],
+        # Every payment also gets a deposit address; a funded dev account pays sweep gas.
+        "deposit_factory": deployment.deposit_factory,
+        "sweeper_key": node.private_keys[SWEEPER],
     }
     tokens = ", ".join(f"{symbol} {address}" for symbol, address in deployment.tokens.items())
     return DevNetwork(
@@ -150,12 +153,16 @@ async def start_devnet(spec: ChainSpec, state_dir: Path) -> DevNetwork:
             "rpc_url": node.rpc_url,
             "chain_id": spec.chain_id,
             "contract": deployment.contract,
+            "deposit_factory": deployment.deposit_factory,
             "tokens": deployment.tokens,
             "test_wallet": node.addresses[TEST_WALLET],
+            "payout_address": node.addresses[MERCHANT],
         },
         lines=[
             f"Devnet RPC:   {node.rpc_url}  (chain id {spec.chain_id})",
             f"Contract:     {deployment.contract}",
+            f"Deposits:     factory {deployment.deposit_factory}",
+            f"Payout:       {node.addresses[MERCHANT]} (the demo merchant's)",
             f"Test tokens:  {tokens}",
         ],
         stop=node.stop,

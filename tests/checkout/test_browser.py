@@ -337,6 +337,58 @@ async def test_without_javascript_amount_qr_uri_and_status_refresh(
     assert session_status(dev, session["id"]) == "completed"
 
 
+async def test_without_javascript_a_plain_transfer_ends_on_success_url(
+    dev: DevServer, shop: MerchantSite, new_shopper: Any
+) -> None:
+    """The exchange path: no JavaScript, no wallet on the page. The shopper copies the
+    deposit address and amount; another account sends a plain token transfer; refreshing the
+    status ends on the merchant's success_url."""
+    from web3 import HTTPProvider, Web3
+
+    from plugins.evm.contract import load_artifact
+
+    session = dev.create_session(shop)
+    shopper = await new_shopper(viewport=MOBILE, javascript=False)
+    page = shopper.page
+    await page.goto(session["checkout_url"])
+    await page.get_by_label("USDC", exact=False).first.check()
+    await page.get_by_role("button", name="Pay", exact=True).click()
+    await page.locator("#pay").wait_for()
+    deposit = await page.locator("#deposit-address").inner_text()
+    assert await page.locator("#amount-due").inner_text() == "12.34"
+    assert "Send from any wallet or exchange" in await page.locator("#pay").inner_text()
+    uri = await page.locator("#payment-uri").inner_text()
+    usdc = dev.info["tokens"]["USDC"]
+    assert uri == f"ethereum:{usdc}@31337/transfer?address={deposit}&uint256=12340000"
+    # The contract is where the (hidden, JavaScript-only) wallet button sends its call, never
+    # a place the page tells anyone to send money.
+    assert dev.info["contract"] not in await page.locator("body").inner_text()
+    await shot(page, "8-deposit-address-no-javascript-mobile")
+
+    # Another anvil account (unlocked by the node) sends like an exchange would.
+    w3 = Web3(HTTPProvider(dev.info["rpc_url"]))
+    sender = w3.eth.accounts[9]
+    token = w3.eth.contract(address=usdc, abi=load_artifact("TestERC20")["abi"])
+    w3.eth.wait_for_transaction_receipt(
+        token.functions.mint(sender, 12_340_000).transact({"from": sender})
+    )
+    w3.eth.wait_for_transaction_receipt(
+        token.functions.transfer(deposit, 12_340_000).transact({"from": sender})
+    )
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not page.url.startswith(f"{shop.origin}/success"):
+        link = page.get_by_role("link", name="Refresh status")
+        if await link.count():
+            await link.click()
+        await page.wait_for_timeout(500)
+    assert page.url.startswith(f"{shop.origin}/success"), page.url
+    assert session_status(dev, session["id"]) == "completed"
+    paid = dev.api("GET", f"/checkout/sessions/{session['id']}")
+    payment = dev.api("GET", f"/payments/{paid['payment_id']}")
+    assert payment["deposit_address"] == deposit and payment["amount_received"] == "12.34"
+
+
 async def test_kassa_dev_test_wallet_button(
     dev: DevServer, shop: MerchantSite, new_shopper: Any
 ) -> None:

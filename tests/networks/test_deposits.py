@@ -267,3 +267,23 @@ async def test_an_unpaid_payment_expires_on_an_idle_chain(
     # No block is mined: only the node's clock moves past the deadline.
     await Payment.filter(id=payment["id"]).update(deadline=int(payment["expires_at"]) - 10**6)
     assert (await watcher.poll_once()).expired == [payment["id"]]
+
+
+async def test_native_money_of_an_open_payment_waits_for_its_sweep(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    """A swept address holds a contract, and exchanges send the coin with the bare 21,000
+    gas: so the coin at an underpaid, still open payment's address is not swept, and a top-up
+    from an exchange still arrives."""
+    _, payment = await new_payment(api, "ETH")
+    amount = int(payment["amount_base_units"])
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount // 2)
+    await settle(watcher, chain)
+    row = await Payment.get(id=payment["id"])
+    assert row.status == "pending" and row.sweep_due is False
+    assert await chain.w3.eth.get_code(payment["deposit_address"]) == b""
+    await chain.transfer(payment["deposit_address"], amount - amount // 2)  # 21,000 gas
+    await settle(watcher, chain)
+    done = await Payment.get(id=payment["id"])
+    assert done.status == "confirmed" and await chain.balance(payment["deposit_address"]) == 0
