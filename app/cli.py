@@ -55,7 +55,12 @@ async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> 
     payouts = await _checked_payouts(settings, _parse_payouts(args.payout))
 
     async def work() -> None:
-        merchant = await Merchant.create(id=new_id("mer"), name=args.name, payout_addresses=payouts)
+        merchant = await Merchant.create(
+            id=new_id("mer"),
+            name=args.name,
+            payout_addresses=payouts,
+            underpayment_tolerance_bps=args.underpayment_tolerance_bps,
+        )
         emit(args.json, {"id": merchant.id}, f"created merchant {merchant.id} ({merchant.name})")
 
     await _with_database(settings, work)
@@ -262,6 +267,14 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         default=[],
         metavar="NETWORK=ADDRESS",
         help="payout address on a network (repeatable)",
+    )
+    create_merchant.add_argument(
+        "--underpayment-tolerance-bps",
+        type=int,
+        default=0,
+        choices=range(0, 10_001),
+        metavar="BPS",
+        help="a plain transfer this many basis points short still confirms (default 0)",
     )
 
     networks = commands.add_parser("networks", help="enabled networks").add_subparsers(

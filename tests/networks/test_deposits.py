@@ -205,8 +205,15 @@ async def test_a_reorged_transfer_is_not_credited_twice(
     assert gone.amount_received == 0 and gone.status == "pending"
     await chain.transfer(payment["deposit_address"], amount, token)  # the exchange sends again
     await chain.mine(3)
-    # A restart from a stale cursor rescans: observations are idempotent.
     await watcher.poll_once()
+    # A restart from a stale cursor (a backup restored, say) rescans those blocks:
+    # observations are idempotent and nothing is credited twice.
+    from app.models import ChainCursor
+
+    cursor = await ChainCursor.get(network=DEVNET)
+    stale = [entry for entry in cursor.recent_hashes if entry[0] <= cursor.block_number - 5][-1]
+    cursor.block_number, cursor.block_hash, cursor.block_timestamp = stale
+    await cursor.save()
     fresh = ChainWatcher(registry.networks[DEVNET], registry)
     await fresh.poll_once()
     done = await Payment.get(id=payment["id"])
@@ -287,3 +294,71 @@ async def test_native_money_of_an_open_payment_waits_for_its_sweep(
     await settle(watcher, chain)
     done = await Payment.get(id=payment["id"])
     assert done.status == "confirmed" and await chain.balance(payment["deposit_address"]) == 0
+
+
+async def test_the_page_tells_late_and_partial_payments_truthfully(
+    api: Api, chain: DevChain, watcher: ChainWatcher, client: Any
+) -> None:
+    """No page says "Nothing was charged" while money for the session is seen or confirmed."""
+    session, payment = await new_payment(api, "USDC")
+    token, amount = chain.token_address("usdc"), int(payment["amount_base_units"])
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount // 2, token)
+    await settle(watcher, chain)
+    page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+    missing = Decimal(amount - amount // 2) / 10**6
+    assert f"{missing} USDC is still missing" in page and 'id="deposit-address"' in page
+    status, _ = await api.call("POST", f"/v1/checkout/sessions/{session['id']}/expire")
+    assert status == 200
+    page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+    assert "Nothing was charged" not in page and "Partly paid" in page
+    await chain.transfer(payment["deposit_address"], amount - amount // 2, token)
+    await settle(watcher, chain)
+    assert (await api.get(f"/v1/payments/{payment['id']}"))["late"] is True
+    page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+    assert "Nothing was charged" not in page
+    assert "arrived after this checkout closed" in page and "Payment received" in page
+
+
+async def test_the_merchants_tolerance_accepts_a_small_shortfall(
+    api: Api, chain: DevChain, watcher: ChainWatcher
+) -> None:
+    from app.models import Merchant
+
+    await Merchant.filter(id=api.shop.merchant.id).update(underpayment_tolerance_bps=100)
+    session, payment = await new_payment(api, "USDC")
+    token, amount = chain.token_address("usdc"), int(payment["amount_base_units"])
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount - amount // 100, token)  # 1 % short
+    await settle(watcher, chain)
+    assert (await api.get(f"/v1/payments/{payment['id']}"))["status"] == "confirmed"
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "completed"
+
+
+async def test_the_fee_is_split_at_the_deposit_address(
+    api: Api, chain: DevChain, make_registry: RegistryFactory
+) -> None:
+    deposits._recently_swept.clear()
+    registry = make_registry(
+        deposit_factory=chain.deposit_factory,
+        sweeper_key=chain.sweeper_key,
+        fee_basis_points=100,
+        fee_recipient=chain.kassa.roles.fee_recipient,
+    )
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    _, payment = await new_payment(api, "USDC")
+    token = chain.token_address("usdc")
+    amount, fee = int(payment["amount_base_units"]), int(payment["fee_base_units"])
+    assert fee == amount // 100
+    assert payment["eip681_uri"].endswith(f"&uint256={amount + fee}")  # the shopper pays both
+    merchant, operator = chain.merchant, chain.kassa.roles.fee_recipient
+    before = [await chain.balance(merchant, token), await chain.balance(operator, token)]
+    await watcher.poll_once()
+    await chain.transfer(payment["deposit_address"], amount + fee, token)
+    await settle(watcher, chain)
+    assert (await api.get(f"/v1/payments/{payment['id']}"))["status"] == "confirmed"
+    gained = [
+        await chain.balance(merchant, token) - before[0],
+        await chain.balance(operator, token) - before[1],
+    ]
+    assert gained == [amount, fee] and await chain.balance(payment["deposit_address"], token) == 0
