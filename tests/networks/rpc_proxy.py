@@ -65,6 +65,14 @@ class RpcProxy:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests += 1
+        if isinstance(body, list):  # a JSON-RPC batch: faults apply to it as a whole
+            self.methods["batch"] += 1
+            if self.fail_every and self.requests % self.fail_every == 0:
+                self.injected["502"] += 1
+                return web.Response(status=502, text="bad gateway")
+            assert self._session is not None
+            async with self._session.post(self.upstream, json=body) as response:
+                return web.json_response(await response.json())
         method = body.get("method", "")
         self.methods[method] += 1
         if self.fail_every and self.requests % self.fail_every == 0:

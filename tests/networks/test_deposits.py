@@ -98,9 +98,10 @@ async def test_underpay_then_top_up_confirms_once(
     await chain.transfer(payment["deposit_address"], amount - 1_000_000, token)
     await settle(watcher, chain)
     short = await api.get(f"/v1/payments/{payment['id']}")
-    assert short["status"] == "pending" and Decimal(short["amount_received"]) == Decimal(
-        amount - 1_000_000
-    ) / 10**6
+    assert (
+        short["status"] == "pending"
+        and Decimal(short["amount_received"]) == Decimal(amount - 1_000_000) / 10**6
+    )
     assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "open"
     await chain.transfer(payment["deposit_address"], 1_000_000, token)
     await settle(watcher, chain)
@@ -248,10 +249,7 @@ async def test_a_sweep_lost_mid_batch_is_repeated_without_double_credit(
     from app.networks import DepositSweep
 
     await network.sweep(  # type: ignore[attr-defined]
-        [
-            DepositSweep(p.id, p.deposit_address or "", dict(p.deposit_terms or {}), ())
-            for p in due
-        ]
+        [DepositSweep(p.id, p.deposit_address or "", dict(p.deposit_terms or {}), ()) for p in due]
     )  # ... and the sweeper process is killed here: the report is lost
     await chain.mine(1)
     await deposits.sweep_due(network)  # a new sweeper does not know: sweeps (empty) again
@@ -362,3 +360,63 @@ async def test_the_fee_is_split_at_the_deposit_address(
         await chain.balance(operator, token) - before[1],
     ]
     assert gained == [amount, fee] and await chain.balance(payment["deposit_address"], token) == 0
+
+
+async def test_rpc_faults_lose_no_deposit_and_credit_none_twice(
+    api: Api, chain: DevChain, make_registry: RegistryFactory
+) -> None:
+    """Failing, stalling and range-limited nodes: every plain transfer is credited once."""
+    from app.networks import RpcError
+    from tests.networks.rpc_proxy import RpcProxy
+
+    flaky = await RpcProxy(chain.node.rpc_url).start()
+    lagging = await RpcProxy(chain.node.rpc_url).start()
+    flaky.fail_every, flaky.max_log_range = 7, 3
+    lagging.lag, lagging.fail_every = 2, 9
+    deposits._recently_swept.clear()
+    registry = make_registry(
+        rpc_urls=[flaky.url, lagging.url],
+        rpc_timeout_seconds=0.5,
+        rpc_failback_seconds=0.2,
+        confirmations=2,
+        deposit_factory=chain.deposit_factory,
+        sweeper_key=chain.sweeper_key,
+    )
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    try:
+        payments = [(await new_payment(api, c))[1] for c in ("ETH", "USDC", "USDT", "ETH")]
+        for payment in payments:
+            await chain.transfer(
+                payment["deposit_address"],
+                int(payment["amount_base_units"]),
+                token_of(chain, payment["crypto_currency"]),
+            )
+            await chain.mine(2)
+        for _ in range(40):
+            try:
+                await watcher.poll_once()
+                await deposits.sweep_due(watcher.network)
+            except RpcError:
+                pass  # every node failed this time; the loop backs off and polls again
+            await chain.mine(1)
+            rows = await Payment.filter(id__in=[p["id"] for p in payments])
+            if all(r.status == "confirmed" and not r.sweep_due for r in rows):
+                break
+        for payment in payments:
+            row = await Payment.get(id=payment["id"])
+            assert row.status == "confirmed", (
+                payment["crypto_currency"],
+                row.amount_received,
+                row.amount_final,
+                row.amount_base_units,
+                row.deadline,
+                row.min_confirmations,
+            )
+            assert row.amount_final == int(payment["amount_base_units"])
+            assert (await event_types(payment["id"])).count("payment.confirmed") == 1
+            token = token_of(chain, payment["crypto_currency"])
+            assert await chain.balance(payment["deposit_address"], token) == 0
+        assert flaky.injected["502"] and flaky.injected["range"]
+    finally:
+        await flaky.stop()
+        await lagging.stop()
