@@ -420,3 +420,46 @@ async def test_rpc_faults_lose_no_deposit_and_credit_none_twice(
     finally:
         await flaky.stop()
         await lagging.stop()
+
+
+@pytest.mark.parametrize("way", ["transfer", "contract"])
+async def test_the_devnet_test_wallet_pays_either_way(
+    api: Api, chain: DevChain, make_registry: RegistryFactory, client: Any, app: Any, way: str
+) -> None:
+    import re
+
+    deposits._recently_swept.clear()
+    registry = make_registry(
+        deposit_factory=chain.deposit_factory,
+        sweeper_key=chain.sweeper_key,
+        test_wallet=chain.kassa.roles.other,  # anvil unlocks its dev accounts
+        public_rpc_url=chain.node.rpc_url,
+    )
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    original = app.config["KASSA_SETTINGS"]
+    app.config["KASSA_SETTINGS"] = original.model_copy(update={"dev_mode": True})
+    try:
+        session = await api.session()
+        page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)
+        assert match
+        csrf = match.group(1)
+        response = await client.post(
+            f"/checkout/{session['id']}/pay", form={"option": "devnet:USDC", "csrf_token": csrf}
+        )
+        assert response.status_code == 303
+        page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+        assert "Pay with test wallet" in page and "Send from test wallet (plain transfer)" in page
+        await watcher.poll_once()
+        response = await client.post(
+            f"/checkout/{session['id']}/test-wallet", form={"csrf_token": csrf, "way": way}
+        )
+        assert response.status_code == 303, await response.get_data(as_text=True)
+        await chain.mine(1)
+        await settle(watcher, chain)
+        paid = await api.get(f"/v1/checkout/sessions/{session['id']}")
+        assert paid["status"] == "completed"
+        payment = await Payment.get(id=paid["payment_id"])
+        assert (payment.tx_hash is None) == (way == "transfer")  # the contract path has a tx
+    finally:
+        app.config["KASSA_SETTINGS"] = original
