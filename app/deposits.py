@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from app import observations
 from app.models import ChainObservation, CheckoutSession, Event, Merchant, Payment
 from app.networks import (
     Block,
@@ -88,29 +89,9 @@ async def record(
         mismatch = "no watched payment has this deposit address"
     elif entry.kind == ObservationKind.TRANSFER and entry.token != payment.token_address:
         mismatch = f"token {entry.token or 'native coin'} is not the payment's"
-    observation, created = await ChainObservation.get_or_create(
-        network=network_key,
-        tx_hash=entry.tx_id,
-        log_index=entry.position,
-        block_hash=entry.block_hash,
-        defaults={
-            "kind": entry.kind.value,
-            "block_number": entry.block_number,
-            "session_ref": entry.session_reference,
-            "payment_ref": entry.reference,
-            "payment_id": payment.id if payment is not None else None,
-            "payer": entry.payer,
-            "token": entry.token or "",
-            "amount": entry.amount,
-            "recipient": entry.recipient,
-            "fee": entry.fee,
-            "canonical": True,
-            "mismatch": mismatch,
-        },
+    _, created = await observations.store(
+        network_key, entry, payment.id if payment is not None else None, mismatch
     )
-    if not created and not observation.canonical:
-        observation.canonical = True  # the fork it was on became canonical again
-        await observation.save(update_fields=["canonical"])
     if not created or payment is None or not mismatch:
         return []
     log.warning(

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import deposits
+from app import deposits, observations
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment
 from app.networks import (
     Block,
@@ -398,29 +398,9 @@ class ChainWatcher:
                 entry.position,
                 mismatch,
             )
-        observation, created = await ChainObservation.get_or_create(
-            network=self.network.key,
-            tx_hash=entry.tx_id,
-            log_index=entry.position,
-            block_hash=entry.block_hash,
-            defaults={
-                "block_number": entry.block_number,
-                "session_ref": entry.session_reference,
-                "payment_ref": entry.reference,
-                "payment_id": payment.id if payment is not None else None,
-                "payer": entry.payer,
-                "token": entry.token or "",
-                "amount": entry.amount,
-                "recipient": entry.recipient,
-                "fee": entry.fee,
-                "canonical": True,
-                "mismatch": mismatch,
-            },
+        await observations.store(
+            self.network.key, entry, payment.id if payment is not None else None, mismatch
         )
-        if not created and not observation.canonical:
-            # The fork it was on became canonical again.
-            observation.canonical = True
-            await observation.save(update_fields=["canonical"])
         if payment is None or mismatch:
             return
         if payment.status == PaymentStatus.EXPIRED:

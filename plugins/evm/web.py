@@ -10,6 +10,8 @@ answers 404.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -103,23 +105,12 @@ async def _approve(w3: AsyncWeb3[Any], payer: str, approve: dict[str, Any]) -> N
     )
 
 
-async def transfer_from_test_wallet(network: EvmNetwork, payment: Payment) -> str:
-    """What an exchange does: a plain transfer of the amount to the deposit address."""
-    assert network.test_wallet is not None and payment.deposit_address
-    total = int(payment.amount_base_units) + int(payment.fee_base_units or 0)
+@contextlib.asynccontextmanager
+async def _devnet(network: EvmNetwork) -> AsyncIterator[AsyncWeb3[Any]]:
+    """A connection to the devnet; any failure becomes a `DevWalletError` the page shows."""
     w3 = AsyncWeb3(AsyncHTTPProvider(network.public_rpc_url))
     try:
-        if payment.token_address is None:
-            return await _send(
-                w3, {"from": network.test_wallet, "to": payment.deposit_address, "value": total}
-            )
-        token = w3.eth.contract(
-            address=w3.to_checksum_address(payment.token_address),
-            abi=load_artifact("TestERC20")["abi"],
-        )
-        await _top_up(w3, token, network.test_wallet, total)
-        call = token.functions.transfer(payment.deposit_address, total)
-        return await _send(w3, await call.build_transaction({"from": network.test_wallet}))
+        yield w3
     except DevWalletError:
         raise
     except Exception as error:
@@ -128,29 +119,40 @@ async def transfer_from_test_wallet(network: EvmNetwork, payment: Payment) -> st
         await w3.provider.disconnect()
 
 
+async def transfer_from_test_wallet(network: EvmNetwork, payment: Payment) -> str:
+    """What an exchange does: a plain transfer of the amount to the deposit address."""
+    wallet = network.test_wallet
+    assert wallet is not None and payment.deposit_address
+    total = int(payment.amount_base_units) + int(payment.fee_base_units or 0)
+    async with _devnet(network) as w3:
+        if payment.token_address is None:
+            return await _send(w3, {"from": wallet, "to": payment.deposit_address, "value": total})
+        token = w3.eth.contract(
+            address=w3.to_checksum_address(payment.token_address),
+            abi=load_artifact("TestERC20")["abi"],
+        )
+        await _top_up(w3, token, wallet, total)
+        call = token.functions.transfer(payment.deposit_address, total)
+        return await _send(w3, await call.build_transaction({"from": wallet}))
+
+
 async def pay_with_test_wallet(network: EvmNetwork, payment: Payment) -> str:
     """Approve if needed, then send `pay`; returns the payment transaction hash."""
-    assert network.test_wallet is not None
+    wallet = network.test_wallet
+    assert wallet is not None
     request = payment.wallet_request or {}
-    w3 = AsyncWeb3(AsyncHTTPProvider(network.public_rpc_url))
-    try:
+    async with _devnet(network) as w3:
         if request.get("approve"):
-            await _approve(w3, network.test_wallet, request["approve"])
+            await _approve(w3, wallet, request["approve"])
         return await _send(
             w3,
             {
-                "from": network.test_wallet,
+                "from": wallet,
                 "to": w3.to_checksum_address(request["to"]),
                 "data": request["data"],
                 "value": int(request["value"]),
             },
         )
-    except DevWalletError:
-        raise
-    except Exception as error:
-        raise DevWalletError(type(error).__name__ + ": " + str(error)[:200]) from None
-    finally:
-        await w3.provider.disconnect()
 
 
 @blueprint.post("/checkout/<session_id>/test-wallet")

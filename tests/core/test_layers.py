@@ -48,6 +48,7 @@ LAYERS: dict[str, int] = {
     "app.sessions": DOMAIN,  # checkout-session services
     "app.payments": DOMAIN,  # payment services
     "app.watcher": DOMAIN,  # reports chain facts through states and payments
+    "app.observations": DOMAIN,  # stores what networks report, for the watcher and deposits
     "app.deposits": DOMAIN,  # credits deposit-address transfers; the watcher calls it
     "app.webhooks.*": DOMAIN,  # outbox, signing, delivery: driven by events
     # 2 delivery: how the outside reaches the domain (HTTP, pages, background loops).
