@@ -463,3 +463,20 @@ async def test_the_devnet_test_wallet_pays_either_way(
         assert (payment.tx_hash is None) == (way == "transfer")  # the contract path has a tx
     finally:
         app.config["KASSA_SETTINGS"] = original
+
+
+async def test_an_intent_paid_after_cancel_is_late_and_the_page_says_so(
+    api: Api, chain: DevChain, watcher: ChainWatcher, client: Any
+) -> None:
+    """The contract path too: an intent still valid on chain after the shopper pressed cancel
+    is charged; the payment is confirmed late and no page says "Nothing was charged"."""
+    session, payment = await new_payment(api, "ETH")
+    await watcher.poll_once()
+    await CheckoutSession.filter(id=session["id"]).update(status="canceled")
+    await chain.pay(payment)
+    await watcher.poll_once()
+    done = await api.get(f"/v1/payments/{payment['id']}")
+    assert done["status"] == "confirmed" and done["late"] is True
+    assert (await api.get(f"/v1/checkout/sessions/{session['id']}"))["status"] == "canceled"
+    page = await (await client.get(f"/checkout/{session['id']}")).get_data(as_text=True)
+    assert "Nothing was charged" not in page and "arrived after this checkout closed" in page
