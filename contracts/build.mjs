@@ -110,7 +110,14 @@ function compile() {
       ...SETTINGS,
       outputSelection: {
         "*": {
-          "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata", "storageLayout"],
+          "*": [
+            "abi",
+            "evm.bytecode.object",
+            "evm.deployedBytecode.object",
+            "evm.deployedBytecode.immutableReferences",
+            "metadata",
+            "storageLayout",
+          ],
         },
       },
     },
@@ -151,6 +158,9 @@ function compile() {
         compiler: { name: "solc", version },
         contractName,
         deployedBytecode: `0x${contract.evm.deployedBytecode.object}`,
+        // Where the constructor writes immutables into the runtime code (zeros above): they
+        // differ per deployment, so `kassa doctor` masks them when it compares deployed code.
+        immutableReferences: contract.evm.deployedBytecode.immutableReferences ?? {},
         settings: SETTINGS,
         sourceHash: usedSources[sourceName],
         sourceName,

@@ -80,6 +80,9 @@ class ContractArtifact(TypedDict):
     compiler: dict[str, str]
     contractName: str
     deployedBytecode: str
+    # {AST id: [{"start", "length"}]}: byte ranges of `deployedBytecode` the constructor fills
+    # with immutables (zeros in the artifact).
+    immutableReferences: dict[str, list[dict[str, int]]]
     settings: dict[str, Any]
     sourceHash: str
     sourceName: str
@@ -118,6 +121,26 @@ def load_artifact(name: str) -> ContractArtifact:
 
 def checkout_abi() -> list[dict[str, Any]]:
     return load_artifact(CHECKOUT_CONTRACT)["abi"]
+
+
+def is_runtime_code_of(name: str, code: bytes) -> bool:
+    """Whether `code` (as `eth_getCode` returns it) is contract `name`'s committed runtime code.
+
+    Immutables (the EIP-712 domain cache, the factory's forwarder …) are written into the code
+    by the constructor and differ per deployment, so their byte ranges, which the compiler
+    records in the artifact, are masked; every other byte, the metadata hash at the end
+    included, must be equal: any change to the source or the compiler settings shows.
+    """
+    artifact = load_artifact(name)
+    expected = bytes(HexBytes(artifact["deployedBytecode"]))
+    if len(code) != len(expected):
+        return False
+    masked = bytearray(code)
+    for ranges in artifact["immutableReferences"].values():
+        for span in ranges:
+            start, end = span["start"], span["start"] + span["length"]
+            masked[start:end] = expected[start:end]
+    return bytes(masked) == expected
 
 
 # ----------------------------------------------------------------------------- intents

@@ -17,6 +17,7 @@ from plugins.evm.contract import (
     _abi_type,
     artifacts_dir,
     checkout_abi,
+    is_runtime_code_of,
     load_artifact,
 )
 from plugins.evm.deposits import (
@@ -151,3 +152,23 @@ def test_deposit_factory_interface_matches_the_python_helpers() -> None:
     }
     source = (REPO_ROOT / "contracts" / "KassaDepositFactory.sol").read_text()
     assert "pragma solidity 0.8.37;" in source
+
+
+def test_runtime_code_comparison_masks_only_the_immutables() -> None:
+    """`kassa doctor` compares deployed code with the artifact: the constructor's immutables
+    may differ, any other byte may not."""
+    artifact = load_artifact(CHECKOUT_CONTRACT)
+    code = bytearray(bytes.fromhex(artifact["deployedBytecode"][2:]))
+    spans = [s for ranges in artifact["immutableReferences"].values() for s in ranges]
+    assert spans, "the EIP-712 domain cache is immutable"
+    assert is_runtime_code_of(CHECKOUT_CONTRACT, bytes(code))
+    deployed = bytearray(code)
+    for span in spans:
+        deployed[span["start"] : span["start"] + span["length"]] = b"\x5a" * span["length"]
+    assert is_runtime_code_of(CHECKOUT_CONTRACT, bytes(deployed))
+    masked = {i for s in spans for i in range(s["start"], s["start"] + s["length"])}
+    outside = next(i for i in range(len(code)) if i not in masked and i > 100)
+    deployed[outside] ^= 0xFF
+    assert not is_runtime_code_of(CHECKOUT_CONTRACT, bytes(deployed))
+    assert not is_runtime_code_of(CHECKOUT_CONTRACT, bytes(code) + b"\x00")
+    assert not is_runtime_code_of(DEPOSIT_FACTORY_CONTRACT, bytes(code))
