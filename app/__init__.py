@@ -12,13 +12,14 @@ from werkzeug.exceptions import HTTPException
 from app import objects as _objects  # noqa: F401 - registers event snapshots
 from app.api import api
 from app.api.errors import ApiError, error_response, internal_error
-from app.checkout import STATIC_DIR, TEMPLATES_DIR, checkout, compress_response, static_url
+from app.checkout import checkout, compress_response, static_url
 from app.checkout.assets import add_plugin_static
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
 from app.models import random_base62
 from app.networks import PluginError
 from app.plugins import make_plugin_manager, start_registry
+from app.resources import static_folder, templates_folder
 from app.workers import start_background_loops
 
 log = logging.getLogger("kassa")
@@ -86,8 +87,9 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
     `extra_plugins` are registered beside the installed ones (tests, embedding apps).
     """
     settings = settings or load_settings()
-    # Templates and static files live at the repository root, next to `app/`.
-    app = Quart(__name__, static_folder=str(STATIC_DIR), template_folder=str(TEMPLATES_DIR))
+    app = Quart(
+        __name__, static_folder=str(static_folder()), template_folder=str(templates_folder())
+    )
     app.config["KASSA_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["BODY_TIMEOUT"] = 15

@@ -7,10 +7,17 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from app.config import Settings, load_settings
-from app.db import close_database, migrate, open_database
+from app.db import (
+    DatabaseUnreachable,
+    MigrationsMissing,
+    close_database,
+    migrate,
+    open_database,
+)
 from app.logs import configure_logging
 
 
@@ -41,7 +48,10 @@ def _parse_payouts(pairs: list[str]) -> dict[str, str]:
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
-    applied = await migrate(settings.database_url)
+    try:
+        applied = await migrate(settings.database_url)
+    except (MigrationsMissing, DatabaseUnreachable) as error:
+        raise CliError(f"migrate: {error}") from None
     emit(
         args.json,
         {"applied": applied},
@@ -233,9 +243,18 @@ def command(sub: Any, name: str, handler: Callable[..., Awaitable[None]], help: 
     return p
 
 
+def installed_version() -> str:
+    """The version of the installed `kassa` distribution (its metadata, not the source tree)."""
+    try:
+        return version("kassa")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     """Kassa's commands, plus those of the plugins `settings` allows (`register_commands`)."""
     parser = argparse.ArgumentParser(prog="kassa", description="Kassa checkout gateway")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = command(commands, "serve", cmd_serve, "serve the API, checkout and background loops")

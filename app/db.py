@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from aerich import Command
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import BaseORMException
+
+from app.resources import migrations_folder
 
 MODEL_MODULES = ["app.models", "aerich.models"]
-MIGRATIONS_ROOT = Path(__file__).resolve().parent.parent / "migrations"
+# The Tortoise app name, which is also the name of aerich's folder in a migration location.
+MODELS_APP = "models"
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+class MigrationsMissing(RuntimeError):
+    """No migrations where the installation should have them; the message says where."""
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database cannot be opened or does not answer; the message says which and why."""
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
@@ -22,7 +38,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     connection = dialect_of(database_url)
     return {
         "connections": {connection: database_url},
-        "apps": {"models": {"models": MODEL_MODULES, "default_connection": connection}},
+        "apps": {MODELS_APP: {"models": MODEL_MODULES, "default_connection": connection}},
         "use_tz": True,
         "timezone": "UTC",
     }
@@ -40,7 +56,53 @@ def dialect_of(database_url: str) -> str:
 
 def migrations_location(database_url: str) -> Path:
     """aerich writes dialect-specific SQL, so each dialect has its own migration folder."""
-    return MIGRATIONS_ROOT / dialect_of(database_url)
+    return migrations_folder() / dialect_of(database_url)
+
+
+def migration_files(database_url: str) -> list[str]:
+    """The migrations shipped for the database's dialect, oldest first (aerich's file names)."""
+    folder = migrations_location(database_url) / MODELS_APP
+    if not folder.is_dir():
+        return []
+    versions = [f.name for f in folder.glob("*_*.py") if f.name.split("_", 1)[0].isdigit()]
+    return sorted(versions, key=lambda name: int(name.split("_", 1)[0]))
+
+
+def _database_name(database_url: str) -> str:
+    """Where the database is, for messages: the SQLite file, or PostgreSQL's host, port and
+    database (never the password)."""
+    credentials = expand_db_url(database_url)["credentials"]
+    if dialect_of(database_url) == "sqlite":
+        return f"SQLite database {credentials['file_path']}"
+    return (
+        f"PostgreSQL database {credentials.get('database')!r} at "
+        f"{credentials.get('host')}:{credentials.get('port')}"
+    )
+
+
+def _unreachable(database_url: str, error: Exception) -> DatabaseUnreachable:
+    reason = str(error) or type(error).__name__
+    return DatabaseUnreachable(f"cannot open the {_database_name(database_url)}: {reason}")
+
+
+async def open_checked(database_url: str) -> None:
+    """Set up Tortoise on the database and ask it one query; `DatabaseUnreachable` says why
+    that failed (and leaves nothing open)."""
+    if dialect_of(database_url) == "sqlite":
+        # The file through the standard library first: after a failed aiosqlite connect, its
+        # worker thread is gone and the next query waits forever.
+        path = expand_db_url(database_url)["credentials"]["file_path"]
+        try:
+            await asyncio.to_thread(lambda: sqlite3.connect(path).close())
+        except sqlite3.Error as error:
+            raise _unreachable(database_url, error) from None
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            await connections.get(dialect_of(database_url)).execute_query("SELECT 1")
+    except (OSError, TimeoutError, BaseORMException) as error:
+        await Tortoise.close_connections()
+        raise _unreachable(database_url, error) from None
 
 
 async def open_database(database_url: str) -> None:
@@ -53,14 +115,23 @@ async def close_database() -> None:
 
 
 async def migrate(database_url: str) -> list[str]:
-    """Apply every committed migration not yet applied; returns the applied file names."""
-    command = Command(
-        tortoise_config=tortoise_config(database_url),
-        app="models",
-        location=str(migrations_location(database_url)),
-    )
-    await command.init()
+    """Apply every shipped migration not yet applied; returns the applied file names.
+
+    aerich reports "nothing to apply" both for an empty migration folder and for a database
+    it cannot query, so both are checked first: `MigrationsMissing`, `DatabaseUnreachable`.
+    """
+    location = migrations_location(database_url)
+    if not migration_files(database_url):
+        raise MigrationsMissing(
+            f"no migrations in {location / MODELS_APP}: this Kassa installation is incomplete, "
+            "reinstall it"
+        )
+    await open_checked(database_url)
     try:
+        command = Command(
+            tortoise_config=tortoise_config(database_url), app=MODELS_APP, location=str(location)
+        )
+        await command.init()  # on the Tortoise set up above
         return await command.upgrade(run_in_transaction=True)
     finally:
         await Tortoise.close_connections()

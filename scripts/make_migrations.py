@@ -21,8 +21,12 @@ import asyncpg
 from aerich import Command
 from tortoise import Tortoise
 
-from app.db import dialect_of, migrations_location, tortoise_config
+from app.db import MODELS_APP, dialect_of, migration_files, migrations_location, tortoise_config
+from app.resources import migrations_folder
 
+# New migrations belong in the repository, next to this script, and Kassa reads them through
+# app.resources: an editable install (`make setup`) makes those one folder.
+REPO_MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 ADMIN_URL = os.environ.get("KASSA_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
@@ -42,7 +46,7 @@ async def step(action: str, database_url: str, name: str) -> None:
     if dialect_of(database_url) == "sqlite":
         sqlite_widening_is_a_no_op()
     location = migrations_location(database_url)
-    command = Command(tortoise_config(database_url), app="models", location=str(location))
+    command = Command(tortoise_config(database_url), app=MODELS_APP, location=str(location))
     try:
         if action == "init-db":
             await command.init_db(safe=True)
@@ -59,8 +63,7 @@ async def step(action: str, database_url: str, name: str) -> None:
 
 
 def regenerate(database_url: str, name: str) -> None:
-    has_versions = any((migrations_location(database_url) / "models").glob("[0-9]*_*.py"))
-    actions = ["upgrade", "migrate"] if has_versions else ["init-db"]
+    actions = ["upgrade", "migrate"] if migration_files(database_url) else ["init-db"]
     for action in actions:
         subprocess.run([sys.executable, __file__, "--step", action, database_url, name], check=True)
 
@@ -82,6 +85,11 @@ async def drop_database(name: str) -> None:
 
 
 def main(name: str) -> None:
+    if migrations_folder().resolve() != REPO_MIGRATIONS.resolve():
+        sys.exit(
+            f"Kassa reads its migrations from {migrations_folder()}, not from this checkout's "
+            f"{REPO_MIGRATIONS}: install the checkout in editable mode (make setup) first"
+        )
     with tempfile.TemporaryDirectory() as scratch:
         regenerate(f"sqlite://{Path(scratch) / 'scratch.db'}", name)
     scratch_db = f"kassa_migrations_{secrets.token_hex(4)}"

@@ -8,10 +8,11 @@ turns that into a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,18 +63,25 @@ async def database_url(
         await migrate(url)
         yield url
         return
+    async with fresh_postgres_database() as url:
+        await migrate(url)
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres_database(prefix: str = "kassa_test") -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards. When no server
+    answers: skips, or fails under KASSA_TEST_REQUIRE_POSTGRES=1."""
     problem = await _postgres_answers()
     if problem is not None:
         message = f"PostgreSQL at {POSTGRES_ADMIN_URL} did not answer ({problem})"
         if REQUIRE_POSTGRES:
             pytest.fail(message + "; KASSA_TEST_REQUIRE_POSTGRES=1 requires it", pytrace=False)
         pytest.skip(message + ": PostgreSQL half skipped")
-    name = f"kassa_test_{secrets.token_hex(6)}"
+    name = f"{prefix}_{secrets.token_hex(6)}"
     await _admin(f'CREATE DATABASE "{name}"')
-    url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     try:
-        await migrate(url)
-        yield url
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -198,9 +206,15 @@ class LiveServer:
 
 
 def start_live_server(
-    database_url: str, cwd: Path, extra_env: dict[str, str] | None = None
+    database_url: str,
+    cwd: Path,
+    extra_env: dict[str, str] | None = None,
+    kassa: Sequence[str] | None = None,
 ) -> LiveServer:
-    """Start the real server (hypercorn) and wait until it answers."""
+    """Start the real server (hypercorn) and wait until it answers.
+
+    `kassa` is the command to run (default: this interpreter's `python -m app.cli`).
+    """
     import subprocess
     import sys
     import time
@@ -218,8 +232,9 @@ def start_live_server(
         "KASSA_NETWORKS": json.dumps(TEST_NETWORKS),
         **(extra_env or {}),
     }
+    command = kassa or [sys.executable, "-m", "app.cli"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=cwd,
         env=env,
     )

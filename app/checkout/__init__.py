@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.checkout.assets import STATIC_DIR, TEMPLATES_DIR, compress_response, static_url
+from app.checkout.assets import compress_response, static_url
 from app.checkout.routes import checkout
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "checkout", "compress_response", "static_url"]
+__all__ = ["checkout", "compress_response", "static_url"]

@@ -15,9 +15,7 @@ from pathlib import Path
 from quart import Response, request
 from quart.wrappers.response import DataBody, FileBody
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-STATIC_DIR = REPO_ROOT / "static"
-TEMPLATES_DIR = REPO_ROOT / "templates"
+from app.resources import static_folder
 
 _COMPRESSIBLE = (
     "text/",
@@ -29,21 +27,21 @@ _MIN_COMPRESS_BYTES = 512
 _YEAR = 365 * 24 * 3600
 
 
-# Where static files live by URL prefix: Kassa's own, and each plugin blueprint's
-# (`/static/plugins/NAME/…`, added by `add_plugin_static`).
-_STATIC_ROOTS: dict[str, Path] = {"": STATIC_DIR}
+# Where each plugin blueprint's static files live, by URL prefix (`/static/plugins/NAME/…`,
+# added by `add_plugin_static`); any other file is Kassa's own.
+_PLUGIN_STATIC_ROOTS: dict[str, Path] = {}
 PLUGIN_STATIC_PREFIX = "plugins/"
 
 
 def add_plugin_static(name: str, folder: Path) -> None:
-    _STATIC_ROOTS[f"{PLUGIN_STATIC_PREFIX}{name}/"] = folder
+    _PLUGIN_STATIC_ROOTS[f"{PLUGIN_STATIC_PREFIX}{name}/"] = folder
 
 
 def _static_path(filename: str) -> Path:
-    for prefix, root in _STATIC_ROOTS.items():
-        if prefix and filename.startswith(prefix):
+    for prefix, root in _PLUGIN_STATIC_ROOTS.items():
+        if filename.startswith(prefix):
             return root / filename[len(prefix) :]
-    return STATIC_DIR / filename
+    return static_folder() / filename
 
 
 @functools.cache

@@ -28,25 +28,47 @@ from types import TracebackType
 
 from eth_utils import to_checksum_address
 
-# Where `npm ci` puts the pinned anvil (package.json), relative to the repository root.
-NPM_ANVIL = (
-    Path(__file__).resolve().parents[2] / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-)
 DEFAULT_CHAIN_ID = 31337
+# The npm package @foundry-rs/anvil installs the binary for this platform as an optional
+# dependency (@foundry-rs/anvil-linux-amd64 ...); its own `anvil` command is a node wrapper.
+NPM_BINARIES = "@foundry-rs/anvil-*/bin/anvil"
+# A Kassa checkout, when this module is imported from one (an editable install, the test
+# suite): its `npm ci` pins anvil (package.json). An installed wheel has no node_modules here.
+SOURCE_TREE = Path(__file__).resolve().parents[2]
+INSTALL_HINT = (
+    "install it with `npm install -g @foundry-rs/anvil`, or run `npm ci` in a Kassa checkout "
+    "(or put Foundry's `anvil` on PATH)"
+)
 
 
 class AnvilNotFound(RuntimeError):
     """No anvil binary: the message says how to install one."""
 
 
+def _npm_anvil(start: Path) -> Path | None:
+    """The npm package's anvil in the node_modules nearest to `start` (where node looks),
+    else in the source tree's."""
+    for folder in (start, *start.parents, SOURCE_TREE):
+        for candidate in sorted((folder / "node_modules").glob(NPM_BINARIES)):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
 def find_anvil() -> str:
-    """The anvil pinned in node_modules (npm ci), else `anvil` on PATH."""
-    if NPM_ANVIL.is_file() and os.access(NPM_ANVIL, os.X_OK):
-        return str(NPM_ANVIL)
+    """The npm package's anvil (node_modules from the working directory upwards, then the
+    checkout this module runs from), else `anvil` on PATH; `AnvilNotFound` says how to
+    install it."""
+    binary = _npm_anvil(Path.cwd())
+    if binary is not None:
+        return str(binary)
     on_path = shutil.which("anvil")
     if on_path:
         return on_path
-    raise AnvilNotFound(f"anvil not found at {NPM_ANVIL} nor on PATH: run `npm ci` first")
+    raise AnvilNotFound(
+        "anvil (the local Ethereum node `kassa dev` runs) is neither in node_modules nor "
+        f"on PATH: {INSTALL_HINT}"
+    )
 
 
 def die_with_parent() -> Callable[[], None] | None:

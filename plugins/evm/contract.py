@@ -27,6 +27,8 @@ from hexbytes import HexBytes
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from app.resources import package_folder
+
 logger = logging.getLogger(__name__)
 
 CHECKOUT_CONTRACT = "KassaCheckout"
@@ -91,18 +93,9 @@ class ContractArtifact(TypedDict):
 
 
 def artifacts_dir() -> Path:
-    """`contracts/artifacts` of the source tree this package is imported from.
-
-    The artifacts live at the repository's top level (plugins/evm/contract.py is two levels
-    below it), which is where an editable install (and the test suite) imports from.
-    """
-    path = Path(__file__).resolve().parents[2] / "contracts" / "artifacts"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"contract artifacts not found at {path}; run Kassa from its source tree "
-            "(pip install -e .) or run `node contracts/build.mjs`"
-        )
-    return path
+    """The committed artifacts: the repository's contracts/artifacts, installed as the data
+    package `plugins.evm.contracts` (test contracts, which the devnet deploys, in test/)."""
+    return package_folder("plugins.evm.contracts", "artifacts")
 
 
 @functools.cache

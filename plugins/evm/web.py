@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from quart import Blueprint, Response, abort, current_app, render_template, request
@@ -32,19 +31,19 @@ from app.checkout.state import active_payment
 from app.config import Settings
 from app.models import Payment
 from app.networks import current_registry
+from app.resources import package_folder
 from app.states import PaymentStatus
 from app.watcher import follow_tx_hint
 from plugins.evm.contract import load_artifact
 from plugins.evm.network import EvmNetwork
 
-_HERE = Path(__file__).resolve().parent
 _TIMEOUT_SECONDS = 30
 
 blueprint = Blueprint(
     "evm",
     __name__,
-    template_folder=str(_HERE / "templates"),
-    static_folder=str(_HERE / "static"),
+    template_folder=str(package_folder("plugins.evm", "templates")),
+    static_folder=str(package_folder("plugins.evm", "static")),
     static_url_path="/static/plugins/evm",
 )
 

@@ -38,18 +38,21 @@ def fresh_rate_limits(app: Quart) -> Iterator[None]:
     app.config.pop("KASSA_CHECKOUT_LIMITS", None)
 
 
+# A session for 12.34 USD, payable in ETH or USDC on the devnet.
+SESSION_BODY: dict[str, Any] = {
+    "amount_fiat": "12.34",
+    "currency": "USD",
+    "allowed_crypto_currencies": ["ETH", "USDC"],
+    "allowed_networks": ["devnet"],
+    "success_url": "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}",
+    "cancel_url": "https://shop.example/cart",
+}
+
+
 async def create_session(
     client: TestClientProtocol, keys: MerchantKeys, **overrides: Any
 ) -> dict[str, Any]:
-    body = {
-        "amount_fiat": "12.34",
-        "currency": "USD",
-        "allowed_crypto_currencies": ["ETH", "USDC"],
-        "allowed_networks": ["devnet"],
-        "success_url": "https://shop.example/thanks?session={CHECKOUT_SESSION_ID}",
-        "cancel_url": "https://shop.example/cart",
-        **overrides,
-    }
+    body = {**SESSION_BODY, **overrides}
     response = await client.post("/v1/checkout/sessions", json=body, headers=keys.auth())
     assert response.status_code == 200, await response.get_data(as_text=True)
     return json.loads(await response.get_data(as_text=True))

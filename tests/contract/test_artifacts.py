@@ -61,6 +61,8 @@ def test_build_check_reproduces_the_committed_artifacts_byte_for_byte() -> None:
 
 
 def test_artifacts_location() -> None:
+    # The code loads the committed files (installed as a data package; in the suite's editable
+    # install that is the repository's folder), which the build check above rebuilds.
     assert artifacts_dir() == REPO_ROOT / "contracts" / "artifacts"
     for name in CONTRACTS:
         assert (artifacts_dir() / f"{name}.json").is_file()

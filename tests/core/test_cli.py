@@ -6,19 +6,28 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 from app.keys import hash_secret
 from app.models import ApiKey, Merchant
+from tests.conftest import free_port
 
 
 def kassa(
     database_url: str, cwd: Path, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    return python(database_url, cwd, "-m", "app.cli", *args, check=check)
+
+
+def python(
+    database_url: str, cwd: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """This interpreter in `cwd`, with no Kassa settings but the database and no config file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
     env.update(KASSA_DATABASE_URL=database_url, KASSA_CONFIG_FILE=str(cwd / "none.toml"))
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -108,3 +117,48 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert first["applied"], "a fresh database gets every migration"
     second = json.loads(kassa(url, tmp_path, "migrate", "--json").stdout)
     assert second == {"applied": []}
+
+
+def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
+    out = kassa(f"sqlite://{tmp_path / 'unused.db'}", tmp_path, "--version")
+    assert out.stdout.strip() == f"kassa {version('kassa')}"
+
+
+def test_migrate_without_migrations_fails_loudly(tmp_path: Path) -> None:
+    """An installation missing its migrations: aerich alone would call the database up to date."""
+    empty = tmp_path / "migrations"
+    (empty / "sqlite" / "models").mkdir(parents=True)
+    database = tmp_path / "kassa.db"
+    result = python(
+        f"sqlite://{database}",
+        tmp_path,
+        "-c",
+        "import pathlib, sys, app.db\n"
+        f"app.db.migrations_folder = lambda: pathlib.Path({str(empty)!r})\n"
+        "from app.cli import main\n"
+        "sys.exit(main(['migrate']))",
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"kassa: migrate: no migrations in {empty / 'sqlite' / 'models'}" in result.stderr
+    assert "Traceback" not in result.stderr and "up to date" not in result.stdout
+    assert not database.exists()
+
+
+def test_migrate_on_a_dead_database_fails_loudly(tmp_path: Path) -> None:
+    missing_directory = tmp_path / "missing"
+    closed_port = free_port()
+    for url, where in (
+        # SQLite creates the file, not its directory (aiosqlite used to hang here).
+        (f"sqlite://{missing_directory / 'kassa.db'}", f"SQLite database {missing_directory}"),
+        (
+            f"postgres://kassa:s3cret@127.0.0.1:{closed_port}/kassa",
+            f"PostgreSQL database 'kassa' at 127.0.0.1:{closed_port}",
+        ),
+    ):
+        result = kassa(url, tmp_path, "migrate", check=False)
+        assert result.returncode == 2, result.stderr
+        assert f"kassa: migrate: cannot open the {where}" in result.stderr
+        assert result.stdout == ""
+        assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+    assert not missing_directory.exists()

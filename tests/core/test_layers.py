@@ -32,7 +32,8 @@ LAYERS: dict[str, int] = {
     "app.logs": FOUNDATIONS,  # logging setup and secret redaction
     "app.secretbox": FOUNDATIONS,  # encryption at rest, used by webhooks and idempotency
     "app.models": FOUNDATIONS,  # the schema every layer reads and writes
-    "app.db": FOUNDATIONS,  # ORM wiring and migrations; imports nothing of ours
+    "app.resources.*": FOUNDATIONS,  # finds templates, static files, migrations (installed)
+    "app.db": FOUNDATIONS,  # ORM wiring and migrations (found through app.resources)
     "app.ssrf": FOUNDATIONS,  # outbound URL policy, used by app.http
     "app.http": FOUNDATIONS,  # the one outbound HTTP client factory
     "app.networks": FOUNDATIONS,  # the chain-neutral protocols plugins implement
