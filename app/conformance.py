@@ -3,8 +3,9 @@
 It checks what the core relies on from a `Network` and nothing chain-specific: identity,
 blocks that link, finality, payments prepared and then observed exactly as prepared (in a
 range and by transaction id), reorganised blocks that drop their payments, address and
-transaction-id checks, and the default confirmation policy. Subclass it and provide a
-`conformance` fixture returning a `Conformance` whose `chain` drives your chain:
+transaction-id checks, the default confirmation policy, and health checks that answer.
+Subclass it and provide a `conformance` fixture returning a `Conformance` whose `chain`
+drives your chain:
 
     class TestMyChain(NetworkConformance):
         @pytest.fixture
@@ -22,7 +23,14 @@ from typing import Protocol
 
 import pytest
 
-from app.networks import Network, Observation, PaymentTerms, PreparedPayment, Registry
+from app.networks import (
+    HealthCheck,
+    Network,
+    Observation,
+    PaymentTerms,
+    PreparedPayment,
+    Registry,
+)
 
 
 class ChainDriver(Protocol):
@@ -152,3 +160,14 @@ class NetworkConformance:
         assert hook(network=network, token=network.native_currency, amount=1) == (
             network.finality.confirmations
         )
+
+    async def test_health_answers(self, conformance: Conformance) -> None:
+        """`health()` answers with named checks that say what they found; on a working test
+        chain every one of them passes."""
+        checks = await conformance.network.health()
+        assert checks, "health() names at least one check"
+        for check in checks:
+            assert isinstance(check, HealthCheck)
+            assert check.name.strip() and check.detail.strip()
+            assert check.ok is True, check
+        assert len({check.name for check in checks}) == len(checks), "check names are unique"

@@ -150,6 +150,17 @@ class Observation:
     kind: ObservationKind = ObservationKind.INTENT
 
 
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """One answer to "is this usable?", for `kassa doctor`, `kassa networks list` and
+    `GET /v1/networks`. `detail` says what was found and, when `ok` is false, how to fix it;
+    it never holds a secret (no keys, no RPC URLs: they may carry API keys)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
 @runtime_checkable
 class Network(Protocol):
     """One enabled chain, as a network plugin provides it (see docs/plugin_hooks.md).
@@ -220,6 +231,13 @@ class Network(Protocol):
 
     def public_facts(self) -> dict[str, Any]:
         """Network-specific facts for `GET /v1/networks` and `kassa networks list` (JSON)."""
+        ...
+
+    async def health(self) -> list[HealthCheck]:
+        """The network's own checks (nodes answer on the right chain, what it relies on is
+        deployed and authorised, hot keys funded …), one `HealthCheck` per concern under a
+        stable name. Answers failures as failed checks rather than raising; each call bounded
+        by the node timeout (the core gives up after a few seconds)."""
         ...
 
     async def close(self) -> None: ...

@@ -24,6 +24,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from app.networks import (
     DepositSweep,
+    HealthCheck,
     Observation,
     ObservationKind,
     PaymentTerms,
@@ -32,6 +33,7 @@ from app.networks import (
     RpcError,
     SweepReport,
 )
+from plugins.evm import health
 from plugins.evm.contract import NATIVE_TOKEN, decode_contract_error, revert_data
 from plugins.evm.deposits import (
     NO_FEE_RECIPIENT,
@@ -88,6 +90,26 @@ class EvmDepositNetwork(EvmNetwork):
 
     def __repr__(self) -> str:  # never show the keys or the URLs
         return f"EvmDepositNetwork({self.key!r}, chain_id={self.chain_id})"
+
+    # ------------------------------------------------------------------ health
+
+    async def contract_checks(self, w3: AsyncWeb3[Any] | None) -> list[HealthCheck]:
+        """The payment contract's checks, then the deposit factory (and the forwarder it
+        clones) and the sweeper's gas money: enough for `LOW_BALANCE_SWEEPS` sweeps of one
+        deposit at their gas limit and the node's current gas price."""
+        timeout = self.rpc.timeout
+        factory = health.factory_check(self.deposit_factory)
+        sweeper = health.sweeper_check(
+            self._sweeper_key,
+            self.native_currency.symbol,
+            LOW_BALANCE_SWEEPS,
+            SWEEP_GAS_PER_DEPOSIT,
+        )
+        return [
+            *await super().contract_checks(w3),
+            await health.guarded(health.DEPOSIT_FACTORY, w3, timeout, factory),
+            await health.guarded(health.SWEEPER_GAS, w3, timeout, sweeper),
+        ]
 
     # ------------------------------------------------------------------ preparing
 

@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
+from web3 import AsyncWeb3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from app.config import NetworkSettings
 from app.networks import (
     Block,
     FinalityPolicy,
+    HealthCheck,
     Observation,
     PaymentTerms,
     PluginError,
@@ -31,7 +34,9 @@ from app.networks import (
     ScanRangeTooLarge,
     Token,
 )
+from plugins.evm import health
 from plugins.evm.contract import (
+    CHECKOUT_CONTRACT,
     NATIVE_TOKEN,
     PAYMENT_RECEIVED_TOPIC,
     PaymentIntent,
@@ -226,6 +231,7 @@ class EvmNetwork:
             else None
         )
         self._signer_key = signer
+        self.signer_address = Account.from_key(signer).address
         self.rpc = RpcPool(
             spec.key,
             settings.rpc_url_values(),
@@ -398,6 +404,39 @@ class EvmNetwork:
 
     def public_facts(self) -> dict[str, Any]:
         return {"chain_id": self.chain_id, "contract_address": self.contract_address}
+
+    async def health(self) -> list[HealthCheck]:
+        """Each RPC URL answers on this chain, then (asked of a node that does) what payments
+        rely on: see `plugins.evm.health`."""
+        checks, w3 = await health.rpc_checks(self.rpc, self.chain_id)
+        return checks + await self.contract_checks(w3)
+
+    async def contract_checks(self, w3: AsyncWeb3[Any] | None) -> list[HealthCheck]:
+        """The payment contract is this version's KassaCheckout and our signer is one of its
+        signers (asked only of a contract that passed: anything else would say nothing)."""
+        contract = await health.guarded(
+            health.PAYMENT_CONTRACT,
+            w3,
+            self.rpc.timeout,
+            health.code_check(
+                health.PAYMENT_CONTRACT,
+                self.contract_address,
+                CHECKOUT_CONTRACT,
+                "contract_address",
+            ),
+        )
+        if not contract.ok:
+            return [
+                contract,
+                health.skipped(health.INTENT_SIGNER, "the payment contract check failed"),
+            ]
+        signer = await health.guarded(
+            health.INTENT_SIGNER,
+            w3,
+            self.rpc.timeout,
+            health.signer_check(self.contract_address, self.signer_address),
+        )
+        return [contract, signer]
 
     async def close(self) -> None:
         await self.rpc.close()

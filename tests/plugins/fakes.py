@@ -10,6 +10,7 @@ from app.hookspecs import hookimpl
 from app.networks import (
     Block,
     FinalityPolicy,
+    HealthCheck,
     Observation,
     PaymentTerms,
     PreparedPayment,
@@ -75,6 +76,9 @@ class FakeNetwork:
 
     def public_facts(self) -> dict[str, Any]:
         return {}
+
+    async def health(self) -> list[HealthCheck]:
+        return [HealthCheck("fake", True, "no chain behind it: nothing to check")]
 
     async def close(self) -> None:
         return None

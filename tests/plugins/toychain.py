@@ -23,6 +23,7 @@ from app.hookspecs import hookimpl
 from app.networks import (
     Block,
     FinalityPolicy,
+    HealthCheck,
     Network,
     Observation,
     PaymentTerms,
@@ -93,6 +94,8 @@ class ToyChain:
         self.blocks: list[ToyBlock] = []
         self.pending: list[Transfer] = []
         self.time = start_time
+        # Tests switch the "node" off to see a failing health check.
+        self.reachable = True
         self._seal()
 
     def _seal(self) -> ToyBlock:
@@ -250,6 +253,12 @@ class ToyNetwork:
 
     def public_facts(self) -> dict[str, Any]:
         return {"memo_payments": True}
+
+    async def health(self) -> list[HealthCheck]:
+        if not self.chain.reachable:
+            return [HealthCheck("node", False, "the chain does not answer: start its node")]
+        answer = f"{self.chain_ref} answers at block {self.chain.head.number}"
+        return [HealthCheck("node", True, answer)]
 
     async def close(self) -> None:
         return None
