@@ -375,3 +375,20 @@ class WebhookAttempt(Model):
 
     class Meta:
         table = "webhook_attempts"
+
+
+class Heartbeat(Model):
+    """The last time a kind of background loop ran, whichever process ran it.
+
+    Webhook delivery leaves no other trace while nothing is due, so its worker writes here
+    every few seconds and `kassa doctor` can tell a quiet outbox from a dead worker. One row
+    per loop kind (not per process): the question is whether any worker is alive.
+    """
+
+    name = fields.CharField(primary_key=True, max_length=40)
+    beat_at = fields.DatetimeField()
+    # host:pid of the last process that beat, for the operator.
+    process = fields.CharField(max_length=200)
+
+    class Meta:
+        table = "heartbeats"

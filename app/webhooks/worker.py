@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import os
+import socket
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -21,11 +22,19 @@ from typing import Protocol
 
 import httpx
 from tortoise.expressions import F, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from app.config import Settings
 from app.http import SsrfGuard, outbound_client
-from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id
+from app.models import (
+    Event,
+    Heartbeat,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_id,
+)
 from app.objects import event_object
 from app.secretbox import SecretUnreadable
 from app.ssrf import Resolver, SystemResolver, blocked_reason
@@ -39,6 +48,9 @@ MAX_RESPONSE_BYTES = 4096
 CLAIM_BATCH = 100
 SAVE_BATCH = 200
 STRUGGLING_ENDPOINT_SLOTS = 2
+# `Heartbeat` row the running workers write, at most every HEARTBEAT_SECONDS.
+HEARTBEAT = "webhook-delivery"
+HEARTBEAT_SECONDS = 10.0
 
 
 class Clock(Protocol):
@@ -60,6 +72,18 @@ def _crash_point(step: str) -> None:
     """Test hook: `KASSA_WEBHOOKS_CRASH_AT=<step>` kills the process here, like `kill -9`."""
     if os.environ.get("KASSA_WEBHOOKS_CRASH_AT") == step:
         os._exit(9)
+
+
+def due_deliveries(now: dt.datetime) -> QuerySet[WebhookDelivery]:
+    """Pending deliveries of enabled endpoints whose time has come: what workers claim. The
+    endpoint filter is a subquery, not a join, so FOR UPDATE locks delivery rows only."""
+    return WebhookDelivery.filter(
+        status=WebhookDeliveryStatus.PENDING,
+        next_attempt_at__lte=now,
+        endpoint_id__in=Subquery(
+            WebhookEndpoint.filter(status=WebhookEndpointStatus.ENABLED).values("id")
+        ),
+    )
 
 
 @dataclass
@@ -114,6 +138,7 @@ class DeliveryWorker:
         )
         self._writer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._last_beat = -HEARTBEAT_SECONDS
 
     # -- lifecycle
 
@@ -123,6 +148,7 @@ class DeliveryWorker:
         poll = self.settings.webhook_poll_interval_seconds
         try:
             while not self._stopping.is_set():
+                await self._beat()
                 started = await self._claim_and_start()
                 if started:
                     continue
@@ -133,6 +159,17 @@ class DeliveryWorker:
     def stop(self) -> None:
         """Finish the current step and return from `run()`; in-flight attempts are cut."""
         self._stopping.set()
+
+    async def _beat(self) -> None:
+        """Tell `kassa doctor` a delivery worker runs (wall time: the doctor compares it with
+        its own clock, not with this worker's scheduling clock)."""
+        if time.monotonic() - self._last_beat < HEARTBEAT_SECONDS:
+            return
+        self._last_beat = time.monotonic()
+        await Heartbeat.update_or_create(
+            {"beat_at": utcnow(), "process": f"{socket.gethostname()}:{os.getpid()}"},
+            name=HEARTBEAT,
+        )
 
     async def run_until_idle(self) -> None:
         """Deliver everything due now (by the clock), wait for results to be saved. For tests."""
@@ -207,15 +244,8 @@ class DeliveryWorker:
         lease_until = now + dt.timedelta(seconds=self.settings.webhook_lease_seconds)
         saturated = self._saturated_endpoints()
         async with in_transaction() as conn:
-            # Querysets are built inside the transaction (toolchain gotcha 4). The endpoint
-            # filter is a subquery, not a join, so FOR UPDATE locks delivery rows only.
-            due = WebhookDelivery.filter(
-                status=WebhookDeliveryStatus.PENDING,
-                next_attempt_at__lte=now,
-                endpoint_id__in=Subquery(
-                    WebhookEndpoint.filter(status=WebhookEndpointStatus.ENABLED).values("id")
-                ),
-            )
+            # Querysets are built inside the transaction (toolchain gotcha 4).
+            due = due_deliveries(now)
             if saturated:
                 due = due.exclude(endpoint_id__in=saturated)
             ids = (
