@@ -100,7 +100,8 @@ async def _checked_payouts(settings: Settings, payouts: dict[str, str]) -> dict[
 
 
 async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> None:
-    """Enabled networks and their watchers (halted ones with the reason)."""
+    """Enabled networks, their watchers (halted ones with the reason) and health checks."""
+    from app.doctor import CLI_SECONDS, as_json, network_health
     from app.models import ChainCursor
     from app.networks import PluginError
     from app.plugins import start_registry
@@ -123,13 +124,17 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
                     "block_number": cursor.block_number if cursor else None,
                     "halted": bool(cursor and cursor.halted),
                     "halt_reason": cursor.halt_reason if cursor else None,
+                    "health": as_json(await network_health(network, registry, CLI_SECONDS)),
                 }
             )
-        lines = [
-            f"{r['id']} ({r['chain']}): "
-            + (f"HALTED: {r['halt_reason']}" if r["halted"] else f"at block {r['block_number']}")
-            for r in rows
-        ]
+        lines = []
+        for r in rows:
+            state = (
+                f"HALTED: {r['halt_reason']}" if r["halted"] else f"at block {r['block_number']}"
+            )
+            failing = ", ".join(c["name"] for c in r["health"] if not c["ok"])
+            health = f"failing: {failing}" if failing else "checks ok"
+            lines.append(f"{r['id']} ({r['chain']}): {state}; {health}")
         emit(args.json, {"networks": rows}, "\n".join(lines) or "no networks enabled")
 
     try:
@@ -151,6 +156,21 @@ async def cmd_networks_resume(args: argparse.Namespace, settings: Settings) -> N
         emit(args.json, {"id": args.network, "resumed": True}, f"resumed {args.network}")
 
     await _with_database(settings, work)
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> None:
+    """Every check of app/doctor.py; exit status 2 when one fails, naming it."""
+    from app.doctor import as_json, run_checks
+
+    checks = await run_checks(settings)
+    failed = [check.name for check in checks if not check.ok]
+    emit(
+        args.json,
+        {"ok": not failed, "checks": as_json(checks)},
+        "\n".join(f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in checks),
+    )
+    if failed:
+        raise CliError(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}")
 
 
 async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -266,6 +286,12 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     dev.add_argument("--host")
     dev.add_argument("--port", type=int)
     command(commands, "migrate", cmd_migrate, "apply database migrations")
+    command(
+        commands,
+        "doctor",
+        cmd_doctor,
+        "check the database, secret key, networks and workers; exit 2 if a check fails",
+    )
     command(commands, "worker", cmd_worker, "run background loops (watchers, deliveries, expiry)")
     listen = command(
         commands, "listen", cmd_listen, "forward test-mode events to a local URL, signed"

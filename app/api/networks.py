@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from quart import Blueprint, Response
@@ -10,10 +11,14 @@ from app.api.auth import authenticate
 from app.api.bodies import query_params, validate
 from app.api.errors import json_response
 from app.api.schemas import EmptyParams
+from app.doctor import HealthCache, as_json
 from app.models import ChainCursor
 from app.networks import current_registry
 
 blueprint = Blueprint("networks", __name__)
+# The checks `kassa doctor` runs per network, computed within a few seconds and kept for
+# half a minute, so listing networks does not wait on a slow node every time.
+health = HealthCache()
 
 
 @blueprint.get("/networks")
@@ -25,8 +30,9 @@ async def list_networks() -> Response:
     cursors = {
         c.network: c for c in await ChainCursor.filter(network__in=[n.key for n in networks])
     }
+    checks = await asyncio.gather(*(health.checks(n, registry) for n in networks))
     data: list[dict[str, Any]] = []
-    for network in networks:
+    for network, network_checks in zip(networks, checks, strict=True):
         cursor = cursors.get(network.key)
         data.append(
             {
@@ -46,6 +52,7 @@ async def list_networks() -> Response:
                     "halt_reason": cursor.halt_reason if cursor is not None else None,
                     "block_number": cursor.block_number if cursor is not None else None,
                 },
+                "health": as_json(network_checks),
             }
         )
     return json_response({"object": "list", "url": "/v1/networks", "has_more": False, "data": data})

@@ -422,6 +422,12 @@ class NetworkWatcher(BaseModel):
     block_number: int | None
 
 
+class NetworkHealthCheck(BaseModel):
+    name: str = Field(description='What was checked, e.g. "rpc #1" or "watcher".')
+    ok: bool
+    detail: str = Field(description="What was found and, when not ok, how to fix it.")
+
+
 class NetworkObject(BaseModel):
     id: str
     object: Literal["network"]
@@ -435,6 +441,9 @@ class NetworkObject(BaseModel):
     explorer_url: str | None
     crypto_currencies: list[str]
     watcher: NetworkWatcher
+    health: list[NetworkHealthCheck] = Field(
+        description="The checks `kassa doctor` runs for this network (at most 30 s old)."
+    )
 
 
 class NetworkList(BaseModel):

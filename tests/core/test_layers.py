@@ -52,6 +52,8 @@ LAYERS: dict[str, int] = {
     "app.observations": DOMAIN,  # stores what networks report, for the watcher and deposits
     "app.deposits": DOMAIN,  # credits deposit-address transfers; the watcher calls it
     "app.webhooks.*": DOMAIN,  # outbox, signing, delivery: driven by events
+    # `kassa doctor`'s checks: reads what the watcher and the delivery workers leave behind.
+    "app.doctor": DOMAIN,
     # 2 delivery: how the outside reaches the domain (HTTP, pages, background loops).
     "app.api.*": DELIVERY,
     "app.checkout.*": DELIVERY,
