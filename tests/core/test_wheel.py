@@ -21,6 +21,7 @@ import sysconfig
 import tarfile
 import tomllib
 import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ import httpx
 import pytest
 
 from app.db import migration_files
+from tests.chain import DEVNET, DevChain, deploy_devchain, start_devnet
 from tests.checkout.conftest import SESSION_BODY
 from tests.conftest import (
     TEST_NETWORKS,
@@ -270,3 +272,47 @@ def test_dev_without_anvil_says_how_to_install_it(installed: Installed) -> None:
     assert "npm install -g @foundry-rs/anvil" in result.stderr
     assert "npm ci" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+async def devchain() -> AsyncIterator[DevChain]:
+    """A devnet with the payment contract, the deposit factory and the test tokens."""
+    node = start_devnet()
+    try:
+        chain = await deploy_devchain(node)
+        yield chain
+        await chain.w3.provider.disconnect()  # type: ignore[attr-defined]
+    finally:
+        node.stop()
+
+
+async def test_doctor_against_a_devnet_and_a_dead_rpc(
+    installed: Installed, devchain: DevChain
+) -> None:
+    """The installed `kassa doctor` checks the contracts against the artifacts it ships."""
+    url = f"sqlite://{installed.workdir / 'doctor.db'}"
+    installed.run("migrate", env=installed.env(database_url=url))
+
+    def doctor(rpc_url: str) -> tuple[int, dict[str, bool]]:
+        network = {
+            "rpc_urls": [rpc_url],
+            "contract_address": devchain.contract_address,
+            "signer_key": devchain.signer_key,
+            "deposit_factory": devchain.deposit_factory,
+            "sweeper_key": devchain.sweeper_key,
+        }
+        env = installed.env(
+            database_url=url,
+            secret_key="test-operator-secret-key-0123456789abcdef",
+            networks=json.dumps({DEVNET: network}),
+        )
+        result = installed.run("doctor", "--json", env=env, check=False)
+        checks = json.loads(result.stdout)["checks"]
+        return result.returncode, {check["name"]: check["ok"] for check in checks}
+
+    status, checks = await asyncio.to_thread(doctor, devchain.node.rpc_url)
+    assert status == 0 and all(checks.values()), checks
+    assert checks[f"{DEVNET}: payment contract"] and checks[f"{DEVNET}: deposit factory"]
+    status, checks = await asyncio.to_thread(doctor, f"http://127.0.0.1:{free_port()}")
+    assert status == 2 and not checks[f"{DEVNET}: rpc #1"], checks
+    assert checks["database"] and checks["migrations"] and checks["secret key"]
