@@ -212,11 +212,12 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
 async def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
     """A local chain, a demo merchant and key, and the server: see app/dev.py."""
+    from app.db import DatabaseUnreachable, MigrationsMissing
     from app.dev import DevError, run_dev
 
     try:
         await run_dev(args.host, args.port, args.json)
-    except DevError as error:
+    except (DevError, DatabaseUnreachable, MigrationsMissing) as error:
         raise CliError(str(error)) from None
 
 
