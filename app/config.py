@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -127,6 +128,11 @@ class Settings(BaseSettings):
         default=False,
         description="Set by `kassa dev`: enables the devnet test-wallet button. Not in production.",
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (CIDRs, e.g. 127.0.0.1/32) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; empty: the peer address is the client.",
+    )
     checkout_payments_per_session_burst: int = Field(default=5, ge=1)
     checkout_payments_per_session_refill_seconds: float = Field(
         default=30.0, gt=0, description="One more payment attempt per session every this long."
@@ -187,6 +193,13 @@ class Settings(BaseSettings):
     watcher_reorg_window: int = Field(
         default=256, ge=2, description="Recent block hashes kept per network for reorg walk-back."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            ipaddress.ip_network(cidr, strict=False)  # ValueError names the bad entry
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -48,6 +48,7 @@ from app.config import Settings
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
+from app.proxies import client_address, trusted_networks
 from app.states import (
     ConcurrentTransition,
     EventType,
@@ -77,6 +78,15 @@ def _settings() -> Settings:
 
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def _client_address() -> str:
+    """The shopper's address behind the operator's trusted proxies (see app/proxies.py)."""
+    proxies: tuple[Any, ...] | None = current_app.config.get("KASSA_TRUSTED_PROXIES")
+    if proxies is None:
+        proxies = trusted_networks(_settings().trusted_proxies)
+        current_app.config["KASSA_TRUSTED_PROXIES"] = proxies
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
 
 
 def _limits() -> PaymentRateLimits:
@@ -263,7 +273,7 @@ async def checkout_pay(session_id: str) -> Response:
     option = find_option(payment_options(session, merchant), form.get("option"))
     if option is None:
         return await notice(session, "Choose a currency to pay with.", 400)
-    wait = _limits().check(session.id, request.remote_addr or "unknown")
+    wait = _limits().check(session.id, _client_address())
     if wait:
         return await notice(
             session,
