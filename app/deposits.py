@@ -57,6 +57,7 @@ log = logging.getLogger("kassa.deposits")
 # Closed payments' addresses stay watched this long: late money and top-ups still count.
 WATCH_AFTER_CLOSE = dt.timedelta(days=7)
 SWEEP_BATCH = 20
+QUERY_CHUNK = 5_000
 # How long a swept address waits before it may be swept again (the watcher sees the sweep
 # long before; a sweep that was lost is retried after this).
 SWEEP_COOLDOWN_SECONDS = 120.0
@@ -139,13 +140,17 @@ async def totals(
 ) -> dict[str, Totals]:
     """Seen and final amounts per payment id (native balances asked in one batch per block)."""
     assert isinstance(network, DepositNetwork)
-    observations = await ChainObservation.filter(
-        network=network.key,
-        payment_id__in=[p.id for p in payments],
-        canonical=True,
-        kind__in=[ObservationKind.TRANSFER.value, ObservationKind.SWEEP.value],
-        block_number__lte=processed,
-    ).order_by("block_number", "log_index")
+    observations: list[ChainObservation] = []
+    ids = [p.id for p in payments]
+    # In chunks: PostgreSQL takes at most 32,767 parameters in one query.
+    for start in range(0, len(ids), QUERY_CHUNK):
+        observations += await ChainObservation.filter(
+            network=network.key,
+            payment_id__in=ids[start : start + QUERY_CHUNK],
+            canonical=True,
+            kind__in=[ObservationKind.TRANSFER.value, ObservationKind.SWEEP.value],
+            block_number__lte=processed,
+        ).order_by("block_number", "log_index")
     by_payment: dict[str, list[ChainObservation]] = defaultdict(list)
     for observation in observations:
         by_payment[observation.payment_id or ""].append(observation)

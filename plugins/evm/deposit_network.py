@@ -59,7 +59,8 @@ LOW_BALANCE_SWEEPS = 20
 
 
 def _topic(address: str) -> str:
-    return "0x" + "00" * 12 + to_checksum_address(address)[2:].lower()
+    """The address as a 32-byte log topic (the core hands back the spelling we gave it)."""
+    return "0x" + "00" * 12 + address[2:].lower()
 
 
 def plain_transfer_uri(chain_id: int, deposit: str, token: str | None, total: int) -> str:
