@@ -55,13 +55,15 @@ class FiatAmount:
             raise MoneyError("amount_invalid", f"{text!r} is not a decimal amount.") from None
         if not value.is_finite():
             raise MoneyError("amount_invalid", f"{text!r} is not a decimal amount.")
-        if value.normalize().as_tuple().exponent < -exponent:  # type: ignore[operator]
+        # Bounded before any arithmetic: `adjusted()` needs no context, while scaleb() would
+        # raise decimal.Overflow for "1e999999999".
+        if value.adjusted() > 15:
+            raise MoneyError("amount_too_large", f"{text!r} is too large.")
+        if _decimal_places(value) > exponent:
             raise MoneyError(
                 "amount_precision_invalid",
                 f"{currency} amounts have {exponent} decimal places; {text!r} has more.",
             )
-        if value.adjusted() > 15:  # bounded before scaling, so huge exponents stay cheap
-            raise MoneyError("amount_too_large", f"{text!r} is too large.")
         return cls.checked(int(value.scaleb(exponent)), currency)
 
     @classmethod
@@ -87,6 +89,20 @@ class FiatAmount:
         if other.currency != self.currency:
             raise TypeError(f"cannot add {other.currency} to {self.currency}")
         return FiatAmount(self.minor_units + other.minor_units, self.currency)
+
+
+def _decimal_places(value: Decimal) -> int:
+    """Digits after the point once trailing zeros go: 1 for "1.50", 0 for "1E+3".
+
+    Counted from the digits, not with normalize(), which rounds to the context's 28 digits
+    (so "50.000000000000000000000000000001" would pass as 50) and underflows tiny values.
+    """
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite values only
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    return max(0, -(exponent + len(digits) - len(significant)))
 
 
 def base_units_to_decimal(units: int, decimals: int) -> str:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ValidationError
 from quart import g, request
 
-from app.api.errors import ApiError, from_validation_error, invalid_request
+from app.api.errors import ApiError, bracket_path, from_validation_error, invalid_request
 
 MAX_DEPTH = 8  # deeper input is refused before any model sees it
 MAX_PARAMS = 1000
@@ -112,7 +112,7 @@ def parse_bracket_params(text: str, where: str) -> dict[str, Any]:
                 "body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels."
             )
         _insert(root, path, value, name)
-    params = {key: _lists_from_indexes(child) for key, child in root.items()}
+    params = {key: _lists_from_indexes(child, (key,)) for key, child in root.items()}
     _check_values(params, 1)
     return params
 
@@ -144,14 +144,31 @@ def _insert(node: dict[str, Any], path: list[str], value: str, name: str) -> Non
         node = child
 
 
-def _lists_from_indexes(node: Any) -> Any:
-    """Dicts whose keys are exactly 0..n-1 become lists, as Stripe's clients intend."""
+def _lists_from_indexes(node: Any, path: tuple[str, ...]) -> Any:
+    """Keys made of digits are list indexes: `l[0]=x&l[1]=y` is ["x", "y"], as Stripe's
+    clients send lists. One list's indexes are exactly 0..n-1 in plain ASCII digits: "00",
+    "²" and "١" also pass `str.isdigit()`, and reading them with `int()` would be ambiguous
+    or fail, so they are refused with the key named, like gaps and indexes mixed with names.
+    """
     if not isinstance(node, dict):
         return node
-    converted = {key: _lists_from_indexes(child) for key, child in node.items()}
-    keys = list(converted)
-    if keys and all(key.isdigit() for key in keys):
-        indexes = sorted(int(key) for key in keys)
-        if indexes == list(range(len(indexes))):
-            return [converted[str(i)] for i in indexes]
-    return converted
+    converted = {key: _lists_from_indexes(child, (*path, key)) for key, child in node.items()}
+    indexes = [key for key in converted if key.isdigit()]
+    if not indexes:
+        return converted
+    for key in indexes:
+        if not key.isascii() or (key.startswith("0") and key != "0"):
+            raise _bad_index(path, key, "list indexes are written 0, 1, 2, ... in ASCII digits")
+    if len(indexes) != len(converted):
+        raise _bad_index(path, indexes[0], "keys made of digits are list indexes, not names")
+    expected = {str(position) for position in range(len(indexes))}
+    # Plain ASCII integers sort numerically by (length, text), without int() on huge keys.
+    beyond = sorted(set(indexes) - expected, key=lambda key: (len(key), key))
+    if beyond:
+        raise _bad_index(path, beyond[0], "a list's indexes run 0, 1, 2, ... without gaps")
+    return [converted[str(position)] for position in range(len(indexes))]
+
+
+def _bad_index(path: tuple[str, ...], key: str, rule: str) -> ApiError:
+    param = bracket_path((*path, key))
+    return invalid_request("parameter_invalid", f"Invalid list index in {param}: {rule}.", param)

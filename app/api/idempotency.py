@@ -2,8 +2,8 @@
 
 Scoped per API key. Same key + same parameters replays the stored status and body byte for
 byte; different parameters -> 400 idempotency_error; a twin still running is waited for a
-short while, then 409. Requests that fail validation (400 invalid_request_error) store
-nothing, so the caller can fix them and retry with the same key.
+short while, then 409. Requests that fail validation (400 invalid_request_error) or fail on
+our side (5xx) store nothing, so the caller can fix them or retry with the same key.
 """
 
 from __future__ import annotations
@@ -135,7 +135,10 @@ async def run_idempotent(
         current_app.logger.exception("request failed under Idempotency-Key")
         response = error_response(internal_error())
     body = await response.get_data(as_text=True)
-    if response.status_code == 400 and '"invalid_request_error"' in body:
+    caller_can_fix = response.status_code == 400 and '"invalid_request_error"' in body
+    # A 5xx is our failure, perhaps a passing one: replaying it for the retention period
+    # would turn it into a permanent answer for this key, so the next request runs again.
+    if caller_can_fix or response.status_code >= 500:
         await IdempotencyRecord.filter(id=record.id).delete()
     else:
         stored = _secret_box().seal(body, _seal_context(record)) if sealed else body

@@ -11,13 +11,15 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app.api.errors import invalid_request
-from app.api.schemas import CreatedRange, ListParams
+from app.api.schemas import MAX_UNIX_TIME, CreatedRange, ListParams
 
 M = TypeVar("M", bound=Model)
 
 
 def _at(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    # `gt` and `lte` bound at the next second, which after the last second of year 9999 (the
+    # largest `created` accepted) is beyond `datetime`; no row is that late, so clamp.
+    return dt.datetime.fromtimestamp(min(seconds, MAX_UNIX_TIME), dt.UTC)
 
 
 def filter_created(query: QuerySet[M], created: CreatedRange | None) -> QuerySet[M]:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 from quart import (
     Blueprint,
@@ -123,7 +124,9 @@ async def load_session(session_id: str) -> CheckoutSession:
 
 
 def page_url(session: CheckoutSession, **query: str) -> str:
-    suffix = "&".join(f"{k}={v}" for k, v in query.items())
+    # Values may be the shopper's own text (`?option=` echoed by /preview): encoded, so CR/LF
+    # cannot split the Location header and `&` cannot add parameters.
+    suffix = urlencode(query)
     return f"/checkout/{session.id}" + (f"?{suffix}" if suffix else "")
 
 
