@@ -68,6 +68,12 @@ def event_body(event: Event) -> bytes:
     return json.dumps(event_object(event), separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _storable_text(text: str) -> str:
+    """Receiver-chosen text as any database stores it: PostgreSQL refuses NUL in text, and
+    a lone surrogate is not UTF-8; each becomes a replacement character."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def _crash_point(step: str) -> None:
     """Test hook: `KASSA_WEBHOOKS_CRASH_AT=<step>` kills the process here, like `kill -9`."""
     if os.environ.get("KASSA_WEBHOOKS_CRASH_AT") == step:
@@ -388,8 +394,8 @@ class DeliveryWorker:
             started_at=now,
             duration_ms=duration_ms,
             status_code=status_code,
-            error=(error or "")[:500] or None,
-            response_body=body_text,
+            error=_storable_text(error or "")[:500] or None,
+            response_body=None if body_text is None else _storable_text(body_text),
             status=WebhookDeliveryStatus.PENDING,
             next_attempt_at=None,
         )
@@ -436,13 +442,26 @@ class DeliveryWorker:
             while len(batch) < SAVE_BATCH and not self._outcomes.empty():
                 batch.append(self._outcomes.get_nowait())
             try:
-                await self._save(batch)
-            except Exception:
-                # The rows keep their leases and are retried once those expire.
-                log.exception("saving %d webhook results failed", len(batch))
+                await self._record(batch)
             finally:
                 for _ in batch:
                     self._outcomes.task_done()
+
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        """Save results in one transaction; if that fails, row by row, so a row the database
+        refuses holds back no other delivery (another merchant's, often). A row that still
+        fails keeps its lease and is retried once that expires."""
+        try:
+            await self._save(outcomes)
+        except Exception:
+            if len(outcomes) == 1:
+                log.exception("saving the result of delivery %s failed", outcomes[0].delivery_id)
+                return
+            log.warning(
+                "saving %d webhook results failed; saving each alone", len(outcomes), exc_info=True
+            )
+            for outcome in outcomes:
+                await self._record([outcome])
 
     async def _save(self, outcomes: list[_Outcome]) -> None:
         now = self.clock.now()
