@@ -392,3 +392,19 @@ class Heartbeat(Model):
 
     class Meta:
         table = "heartbeats"
+
+
+class RateLimit(Model):
+    """One rate-limit bucket (`app.ratelimit`), shared by every process that serves.
+
+    A token bucket kept as the single moment it is full again (GCRA's "theoretical arrival
+    time"): one atomic upsert per request both reads and spends it, on SQLite and PostgreSQL.
+    A row whose moment has passed is a full bucket and may be deleted at any time.
+    """
+
+    bucket = fields.CharField(primary_key=True, max_length=200)
+    # Unix seconds; wall clock of the processes, which NTP keeps within milliseconds.
+    full_at = fields.FloatField()
+
+    class Meta:
+        table = "rate_limits"
