@@ -16,6 +16,7 @@ from app.checkout import checkout, compress_response, static_url
 from app.checkout.assets import add_plugin_static
 from app.config import Settings, load_settings
 from app.db import close_database, open_database
+from app.logs import keep_out_of_logs
 from app.models import random_base62
 from app.networks import PluginError
 from app.plugins import make_plugin_manager, start_registry
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
     `extra_plugins` are registered beside the installed ones (tests, embedding apps).
     """
     settings = settings or load_settings()
+    keep_out_of_logs(settings.secret_key.get_secret_value())
     app = Quart(
         __name__, static_folder=str(static_folder()), template_folder=str(templates_folder())
     )

@@ -18,7 +18,8 @@ from app.db import (
     migrate,
     open_database,
 )
-from app.logs import configure_logging
+from app.logs import configure_logging, keep_out_of_logs
+from app.secretbox import SecretKeyMissing, create_secret_key_file, with_secret_key
 
 
 class CliError(Exception):
@@ -48,15 +49,22 @@ def _parse_payouts(pairs: list[str]) -> dict[str, str]:
 
 
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    """Apply migrations; without `secret_key`, also create the secret's file (SQLite, or
+    `secret_key_file`), so a first `kassa serve` can store webhook secrets."""
     try:
         applied = await migrate(settings.database_url)
     except (MigrationsMissing, DatabaseUnreachable) as error:
         raise CliError(f"migrate: {error}") from None
-    emit(
-        args.json,
-        {"applied": applied},
-        "\n".join(f"applied {name}" for name in applied) or "database is up to date",
-    )
+    created = create_secret_key_file(settings)
+    lines = [f"applied {name}" for name in applied] or ["database is up to date"]
+    payload: dict[str, Any] = {"applied": applied}
+    if created is not None:
+        payload["created_secret_key_file"] = str(created)
+        lines.append(
+            f"created the operator secret key in {created} (mode 0600): back it up with the "
+            "database, it opens the stored webhook secrets"
+        )
+    emit(args.json, payload, "\n".join(lines))
 
 
 async def cmd_merchants_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -205,6 +213,12 @@ async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.server import serve
+    from app.webhooks.signing import secret_box
+
+    try:
+        secret_box(settings)  # or webhook endpoints could not be created
+    except SecretKeyMissing as error:
+        raise CliError(f"serve: {error}") from None
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     await serve(settings.model_copy(update=overrides))
@@ -357,12 +371,13 @@ def _add_plugin_commands(commands: Any, settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings = load_settings()
+        settings = with_secret_key(load_settings())
     except Exception as error:  # pydantic's message names the bad setting
         print(f"kassa: invalid settings: {error}", file=sys.stderr)
         return 2
     args = build_parser(settings).parse_args(argv)
     configure_logging(settings.log_level)
+    keep_out_of_logs(settings.secret_key.get_secret_value())
     try:
         asyncio.run(args.handler(args, settings))
     except CliError as error:

@@ -123,6 +123,11 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="Operator secret used to encrypt webhook secrets at rest.",
     )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="Where the operator secret is kept when secret_key is empty; `kassa migrate` "
+        "creates it (mode 0600). SQLite default: .kassa/secret_key beside the database.",
+    )
     log_level: str = "INFO"
     dev_mode: bool = Field(
         default=False,

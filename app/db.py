@@ -54,6 +54,14 @@ def dialect_of(database_url: str) -> str:
     raise ValueError(f"unsupported database URL scheme {scheme!r}: use sqlite:// or postgres://")
 
 
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database; None for PostgreSQL and an in-memory SQLite database."""
+    if dialect_of(database_url) != "sqlite":
+        return None
+    path = str(expand_db_url(database_url)["credentials"]["file_path"])
+    return None if path == ":memory:" else Path(path)
+
+
 def migrations_location(database_url: str) -> Path:
     """aerich writes dialect-specific SQL, so each dialect has its own migration folder."""
     return migrations_folder() / dialect_of(database_url)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 import socket
 import sys
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 from app.config import NetworkSettings, Settings, load_settings
 from app.plugins import await_me_maybe, make_plugin_manager
+from app.secretbox import SECRET_KEY_FILE, read_or_create_secret_key
 
 log = logging.getLogger("kassa.dev")
 
@@ -60,11 +60,7 @@ def _operator_secret(state_dir: Path, settings: Settings) -> str:
     configured = settings.secret_key.get_secret_value()
     if configured:
         return configured
-    path = state_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return read_or_create_secret_key(state_dir / SECRET_KEY_FILE.name)[0]
 
 
 def dev_settings(

@@ -14,13 +14,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Iterable
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from tortoise.backends.base.config_generator import expand_db_url
-
 from app.config import Settings
-from app.db import DatabaseUnreachable, close_database, dialect_of, migration_files, open_checked
+from app.db import (
+    DatabaseUnreachable,
+    close_database,
+    dialect_of,
+    migration_files,
+    open_checked,
+    sqlite_file,
+)
 from app.models import ChainCursor, Heartbeat, Payment, WebhookEndpoint
 from app.networks import HealthCheck, Network, PluginError, Registry, build_registry
 from app.secretbox import SecretKeyMissing, SecretUnreadable
@@ -53,10 +57,8 @@ def as_json(checks: Iterable[HealthCheck]) -> list[dict[str, Any]]:
 def _missing_sqlite_file(url: str) -> str | None:
     """The path of a SQLite database file that does not exist (connecting would create an
     empty one, and the doctor only looks)."""
-    if dialect_of(url) != "sqlite":
-        return None
-    path = str(expand_db_url(url)["credentials"]["file_path"])
-    return None if path == ":memory:" or Path(path).is_file() else path
+    path = sqlite_file(url)
+    return None if path is None or path.is_file() else str(path)
 
 
 async def open_database_check(settings: Settings) -> HealthCheck:

@@ -53,9 +53,19 @@ _BLOCKED_V6 = tuple(
         "fe80::/10",  # link-local
         "fec0::/10",  # site-local (deprecated)
         "ff00::/8",  # multicast
+        # Forms that stand for IPv4 addresses and are not globally reachable (IANA): a DNS
+        # answer has no business holding one, and the host or a translator would connect to
+        # whatever IPv4 address it embeds (the operator's own network included).
+        "::ffff:0:0/96",  # IPv4-mapped (a dual-stack socket connects over IPv4)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765)
+        "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215): translates into private networks
+        # Not globally reachable, and newer than some Pythons' `is_global` tables.
+        "3fff::/20",  # documentation (RFC 9637)
+        "5f00::/16",  # SRv6 segment identifiers (RFC 9602)
     )
 )
-# IPv6 forms that carry an IPv4 address: the embedded address decides.
+# IPv6 forms that carry an IPv4 address of the public internet: the embedded address
+# decides. DNS64 answers the well-known NAT64 prefix for IPv4-only hosts (IPv6-only servers).
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 
@@ -81,17 +91,18 @@ class SystemResolver:
 
 
 def is_public_address(address: IPAddress) -> bool:
-    """False for every loopback, private, link-local, reserved or special-purpose address."""
+    """False for every loopback, private, link-local, reserved or special-purpose address:
+    only globally reachable ones pass (`is_global`, plus the ranges above it may not know)."""
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped
-        if embedded is None and address in _NAT64:
+        if address.scope_id or any(address in net for net in _BLOCKED_V6):
+            return False
+        embedded = None
+        if address in _NAT64:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is None and address in _SIX_TO_FOUR:
+        elif address in _SIX_TO_FOUR:
             embedded = address.sixtofour
         if embedded is not None:
             return is_public_address(embedded)
-        if address.scope_id or any(address in net for net in _BLOCKED_V6):
-            return False
     elif any(address in net for net in _BLOCKED_V4):
         return False
     return address.is_global and not address.is_multicast

@@ -32,6 +32,9 @@ def _integer_from_form(value: Any) -> Any:
 FormInt = Annotated[int, BeforeValidator(_integer_from_form), Field(strict=True)]
 
 
+_CSP_SYNTAX = frozenset("*;,")
+
+
 def _check_http_url(value: str) -> str:
     if len(value) > 2048:
         raise PydanticCustomError("url_invalid", "The URL must be at most 2048 characters.")
@@ -45,6 +48,10 @@ def _check_http_url(value: str) -> str:
         raise PydanticCustomError("url_invalid", "Use an absolute http:// or https:// URL.")
     if parts.username is not None or parts.password is not None:
         raise PydanticCustomError("url_invalid", "The URL must not contain credentials.")
+    # The checkout's Content-Security-Policy lists the merchant's origins; there `*` is a
+    # wildcard and `;` and `,` end a directive or a policy. No DNS name or IP holds them.
+    if any(ch in host for ch in _CSP_SYNTAX):
+        raise PydanticCustomError("url_invalid", "The URL's host must not contain '*', ';' or ','.")
     if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
         raise PydanticCustomError("url_invalid", "The URL must not contain whitespace.")
     return value

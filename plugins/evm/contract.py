@@ -27,6 +27,7 @@ from hexbytes import HexBytes
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from app.logs import keep_out_of_logs
 from app.resources import package_folder
 
 logger = logging.getLogger(__name__)
@@ -499,6 +500,7 @@ async def cli_deployer(rpc_url: str) -> AsyncIterator[tuple[AsyncWeb3[Any], str]
         raise DeployerKeyMissing(
             f"set {DEPLOYER_KEY_ENV} to the private key of a funded account to deploy with"
         )
+    keep_out_of_logs(deployer_key)
     w3 = AsyncWeb3(AsyncHTTPProvider(rpc_url))
     # Some EVM chains (proof-of-authority ones) put more than 32 bytes in a block's extraData,
     # which web3 refuses unless this middleware renames the field; it is harmless elsewhere.

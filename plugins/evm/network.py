@@ -23,6 +23,7 @@ from web3 import AsyncWeb3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from app.config import NetworkSettings
+from app.logs import keep_out_of_logs
 from app.networks import (
     Block,
     FinalityPolicy,
@@ -128,15 +129,22 @@ class EvmNetworkSettings(NetworkSettings):
         return _secret(self.sweeper_key, self.sweeper_key_file)
 
     def rpc_url_values(self) -> list[str]:
-        return [url.get_secret_value() for url in self.rpc_urls]
+        """The URLs, which may carry API keys: from now on logs never show them."""
+        urls = [url.get_secret_value() for url in self.rpc_urls]
+        keep_out_of_logs(*urls)
+        return urls
 
 
 def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    """A key from its setting or its file; from now on logs never show it."""
     if value is not None:
-        return value.get_secret_value().strip()
-    if path is not None:
-        return path.read_text().strip()
-    return None
+        secret = value.get_secret_value().strip()
+    elif path is not None:
+        secret = path.read_text().strip()
+    else:
+        return None
+    keep_out_of_logs(secret)
+    return secret
 
 
 def _checksum(key: str, name: str, value: str) -> str:

@@ -15,16 +15,26 @@ from tests.conftest import free_port
 
 
 def kassa(
-    database_url: str, cwd: Path, *args: str, check: bool = True
+    database_url: str,
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return python(database_url, cwd, "-m", "app.cli", *args, check=check)
+    return python(database_url, cwd, "-m", "app.cli", *args, check=check, env=env)
 
 
 def python(
-    database_url: str, cwd: Path, *args: str, check: bool = True
+    database_url: str,
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """This interpreter in `cwd`, with no Kassa settings but the database and no config file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
+    """This interpreter in `cwd`, with no Kassa settings but the database, no config file and
+    the variables in `env`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KASSA_")}
+    env = {**base, **(env or {})}
     env.update(KASSA_DATABASE_URL=database_url, KASSA_CONFIG_FILE=str(cwd / "none.toml"))
     return subprocess.run(
         [sys.executable, *args],

@@ -44,6 +44,13 @@ MATRIX: list[tuple[str, list[str] | None]] = [
     ("rebind.shop.test", [PUBLIC, "127.0.0.1"]),
     ("mapped.shop.test", ["::ffff:127.0.0.1"]),
     ("v6loop.shop.test", [PUBLIC, "::1"]),
+    # IPv6 forms of IPv4 addresses that are not globally reachable, public IPv4 inside or not.
+    ("[64:ff9b:1::a00:1]", None),
+    ("[64:ff9b:1::5db8:d822]", None),
+    ("[::ffff:5db8:d822]", None),
+    ("nat64local.shop.test", ["64:ff9b:1::5db8:d822"]),
+    ("mappedpublic.shop.test", ["::ffff:5db8:d822"]),
+    ("translated.shop.test", ["::ffff:0:5db8:d822"]),
 ]
 
 
@@ -74,13 +81,28 @@ MATRIX: list[tuple[str, list[str] | None]] = [
         "64:ff9b::a00:1",
         "2002:7f00:1::1",
         "::127.0.0.1",
+        # Not globally reachable, whatever IPv4 address they carry: IPv4-mapped, IPv4-translated
+        # (SIIT) and local-use NAT64 (RFC 8215, any of its prefix lengths).
+        "::ffff:1.1.1.1",
+        "::ffff:0:7f00:1",
+        "::ffff:0:101:101",
+        "64:ff9b:1::7f00:1",
+        "64:ff9b:1::101:101",
+        "64:ff9b:1:101:101::",
+        "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
+        "3fff::1",
+        "5f00::1",
     ],
 )
 def test_non_public_addresses(address: str) -> None:
     assert not is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", [PUBLIC, "1.1.1.1", "2606:4700:4700::1111", "::ffff:1.1.1.1"])
+# The well-known NAT64 prefix and 6to4 carry public IPv4 addresses as DNS64 and 6to4 relays
+# hand them out: the embedded address decides.
+@pytest.mark.parametrize(
+    "address", [PUBLIC, "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::101:101", "2002:101:101::1"]
+)
 def test_public_addresses(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
 
