@@ -113,6 +113,7 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
     from app.models import ChainCursor
     from app.networks import PluginError
     from app.plugins import start_registry
+    from app.watcher import recent_warnings
 
     try:
         registry = start_registry(settings)
@@ -132,6 +133,7 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
                     "block_number": cursor.block_number if cursor else None,
                     "halted": bool(cursor and cursor.halted),
                     "halt_reason": cursor.halt_reason if cursor else None,
+                    "warnings": recent_warnings(cursor),
                     "health": as_json(await network_health(network, registry, CLI_SECONDS)),
                 }
             )
@@ -143,6 +145,10 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
             failing = ", ".join(c["name"] for c in r["health"] if not c["ok"])
             health = f"failing: {failing}" if failing else "checks ok"
             lines.append(f"{r['id']} ({r['chain']}): {state}; {health}")
+            lines += [
+                f"  WARNING: {w['message']} (tx {w['tx_id']}, block {w['block_number']})"
+                for w in r["warnings"]
+            ]
         emit(args.json, {"networks": rows}, "\n".join(lines) or "no networks enabled")
 
     try:

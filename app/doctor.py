@@ -45,6 +45,12 @@ WATCHER_LAG_SECONDS = 120.0
 HEARTBEAT_STALE_SECONDS = 6 * HEARTBEAT_SECONDS
 
 RUN_LOOPS = "run `kassa worker`, or `kassa serve` with background loops on"
+# What API callers read about a halt: the operator's reason may name another merchant's
+# payment and transaction, so it stays in the logs, the doctor and `kassa networks list`.
+HALTED_FOR_API = (
+    "the watcher is halted: payments on this network are not confirmed until the operator "
+    "investigates and resumes it"
+)
 
 
 def as_json(checks: Iterable[HealthCheck]) -> list[dict[str, Any]]:
@@ -140,9 +146,11 @@ async def secret_key_check(settings: Settings, database_open: bool) -> HealthChe
     return HealthCheck("secret key", True, "set, and it opens the stored webhook secrets")
 
 
-async def watcher_check(network: Network, registry: Registry, seconds: float) -> HealthCheck:
+async def watcher_check(
+    network: Network, registry: Registry, seconds: float, operator: bool = True
+) -> HealthCheck:
     """How far the network's watcher is behind the head, in chain time (block times differ
-    per chain); a halted watcher fails with its reason."""
+    per chain); a halted watcher fails with its reason (`HALTED_FOR_API` unless `operator`)."""
     cursor = await ChainCursor.get_or_none(network=network.key)
     if cursor is None:
         waiting = await Payment.filter(network=network.key, status=PaymentStatus.PENDING).count()
@@ -155,6 +163,8 @@ async def watcher_check(network: Network, registry: Registry, seconds: float) ->
         return HealthCheck(
             "watcher", True, "not started yet (`kassa serve` or `kassa worker` starts it)"
         )
+    if cursor.halted and not operator:
+        return HealthCheck("watcher", False, HALTED_FOR_API)
     if cursor.halted:
         return HealthCheck(
             "watcher",
@@ -207,11 +217,14 @@ async def own_checks(network: Network, seconds: float) -> list[HealthCheck]:
         ]
 
 
-async def network_health(network: Network, registry: Registry, seconds: float) -> list[HealthCheck]:
-    """The network's own checks and its watcher's, each side given at most `seconds`."""
+async def network_health(
+    network: Network, registry: Registry, seconds: float, operator: bool = True
+) -> list[HealthCheck]:
+    """The network's own checks and its watcher's, each side given at most `seconds`; not
+    for the `operator`, a halt's reason is withheld (`HALTED_FOR_API`)."""
     checks, watcher = await asyncio.gather(
         own_checks(network, seconds),
-        guarded("watcher", watcher_check(network, registry, seconds)),
+        guarded("watcher", watcher_check(network, registry, seconds, operator)),
     )
     return [*checks, watcher]
 
@@ -323,8 +336,8 @@ async def _network_checks(registry: Registry, database_open: bool) -> list[Healt
 
 
 class HealthCache:
-    """Each network's checks for the API, computed at most every `max_age` seconds within
-    `seconds`; concurrent requests share one computation."""
+    """Each network's checks for the API (a halt's reason withheld), computed at most every
+    `max_age` seconds within `seconds`; concurrent requests share one computation."""
 
     def __init__(self, max_age: float = API_CACHE_SECONDS, seconds: float = API_SECONDS) -> None:
         self.max_age = max_age
@@ -340,7 +353,9 @@ class HealthCache:
             or now - entry[1] > self.max_age
             or entry[2].get_loop() is not asyncio.get_running_loop()
         ):
-            task = asyncio.ensure_future(network_health(network, registry, self.seconds))
+            task = asyncio.ensure_future(
+                network_health(network, registry, self.seconds, operator=False)
+            )
             entry = (network, now, task)
             self._entries[network.key] = entry
         # Shielded: a client that disconnects does not cancel what others wait for.

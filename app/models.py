@@ -293,7 +293,11 @@ class ChainCursor(Model):
     # [[number, hash], ...] ascending: the recent canonical chain, for reorg walk-back.
     recent_hashes: list[list[Any]] = fields.JSONField(default=list)
     halted = fields.BooleanField(default=False)
+    # For operators only (logs, `kassa networks list`, doctor): it may name a payment.
     halt_reason = fields.TextField(null=True)
+    # The network's notices for the operator (`app.watcher.remember_notices`), newest last:
+    # [{"message", "tx_id", "position", "block_number", "seen_at"}, ...].
+    warnings: list[dict[str, Any]] = fields.JSONField(default=list)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

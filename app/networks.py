@@ -287,6 +287,49 @@ class DepositNetwork(Protocol):
 
 
 @runtime_checkable
+class SessionNumberNetwork(Protocol):
+    """A `Network` whose chain remembers which session numbers were paid (optional).
+
+    Session numbers come from the database (`PaymentTerms.session_number`); a chain can
+    have used some already: intents signed with a leaked signer key, or a database restored
+    from an older backup. A payment prepared for such a number can never succeed, so before
+    giving a session a new number the core asks for the first one the chain has not used and
+    skips (and reports) the rest.
+    """
+
+    async def first_unused_session_number(self, start: int) -> int:
+        """The smallest number >= `start` no payment on the chain has used yet; raises
+        `RpcError` when the chain does not answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkNotice:
+    """Something the chain shows that an operator must hear about, outside of payments (EVM:
+    the payment contract's owner added a signer, changed the fee recipient, paused it …).
+    `message` is the network's own sentence; the core logs it and lists it as a warning."""
+
+    tx_id: str
+    position: int
+    block_number: int
+    block_hash: str
+    message: str
+
+
+@runtime_checkable
+class NoticeNetwork(Protocol):
+    """A `Network` that reports `NetworkNotice`s (optional). The watcher then scans with
+    this instead of `observe`: one answer for both, so noticing costs no extra node call."""
+
+    async def observe_with_notices(
+        self, from_block: int, to_block: int
+    ) -> tuple[list[Observation], list[NetworkNotice]]:
+        """What `observe` answers for blocks [from_block, to_block], and the notices in them,
+        each in chain order; as stateless as `observe`."""
+        ...
+
+
+@runtime_checkable
 class PriceSource(Protocol):
     """Prices of one crypto unit in a fiat currency's major unit (Decimal, never float)."""
 

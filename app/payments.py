@@ -14,7 +14,15 @@ from tortoise.transactions import in_transaction
 
 from app.models import CheckoutSession, Merchant, Payment, SessionNonce, new_id
 from app.money import FiatAmount
-from app.networks import Network, PaymentTerms, Registry, RpcError, Token, current_registry
+from app.networks import (
+    Network,
+    PaymentTerms,
+    Registry,
+    RpcError,
+    SessionNumberNetwork,
+    Token,
+    current_registry,
+)
 from app.plugins import notify_payment_status_changed
 from app.quotes import QuoteUnavailable, crypto_units_for
 from app.states import EventType, PaymentStatus, SessionStatus, record_event, utcnow
@@ -92,17 +100,51 @@ def payable_token(
     return network, token, recipient
 
 
-async def session_nonce(network_key: str, session_id: str) -> int:
-    """The session's sequential nonce index on a network (reused by later attempts, so one
-    session can be paid at most once per chain)."""
+def network_unreachable(network_key: str) -> PaymentRefused:
+    return PaymentRefused(
+        "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
+    )
+
+
+async def unused_on_chain(network: Network, number: int) -> int:
+    """`number`, or the first later one the chain has not used (`SessionNumberNetwork`).
+
+    Numbers the chain already used were burned outside this gateway's database: intents
+    signed with a leaked signer key, or payments made after the backup the database was
+    restored from. Payments prepared for them could never succeed, so they are skipped, and
+    the operator hears about it: either cause needs them.
+    """
+    if not isinstance(network, SessionNumberNetwork):
+        return number
+    try:
+        unused = await network.first_unused_session_number(number)
+    except RpcError:
+        raise network_unreachable(network.key) from None
+    if unused != number:
+        log.critical(
+            "%s: session numbers %d to %d were already used on the chain and are skipped. "
+            "Were intents signed outside this gateway (a leaked signer key: remove it from the "
+            "contract and rotate it) or the database restored from an older backup?",
+            network.key,
+            number,
+            unused - 1,
+        )
+    return unused
+
+
+async def session_nonce(network: Network, session_id: str) -> int:
+    """The session's sequential number on a network (reused by later attempts, so one
+    session can be paid at most once per chain); a new one skips numbers the chain used."""
     for _ in range(50):
-        existing = await SessionNonce.get_or_none(network=network_key, session_id=session_id)
+        existing = await SessionNonce.get_or_none(network=network.key, session_id=session_id)
         if existing is not None:
+            # Never moved, even when the chain shows it used: that may be this session's own
+            # payment, and a new number would let the session be paid twice.
             return existing.nonce_index
-        last = await SessionNonce.filter(network=network_key).order_by("-nonce_index").first()
-        index = 1 if last is None else last.nonce_index + 1
+        last = await SessionNonce.filter(network=network.key).order_by("-nonce_index").first()
+        index = await unused_on_chain(network, 1 if last is None else last.nonce_index + 1)
         try:
-            await SessionNonce.create(network=network_key, session_id=session_id, nonce_index=index)
+            await SessionNonce.create(network=network.key, session_id=session_id, nonce_index=index)
             return index
         except IntegrityError:
             continue  # another payment took this index (or this session) first
@@ -166,9 +208,7 @@ async def create_payment(
     try:
         head = await network.head()
     except RpcError:
-        raise PaymentRefused(
-            "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
-        ) from None
+        raise network_unreachable(network_key) from None
     # Deadlines are compared with block timestamps: count from chain time.
     chain_now = max(head.timestamp, int(now.timestamp()))
     deadline = chain_now + min(remaining, settings.payment_window_seconds)
@@ -179,7 +219,7 @@ async def create_payment(
     terms = PaymentTerms(
         payment_id=payment_id,
         session_id=session.id,
-        session_number=await session_nonce(network_key, session.id),
+        session_number=await session_nonce(network, session.id),
         token=token,
         amount=amount,
         fee=fee,
@@ -190,9 +230,7 @@ async def create_payment(
     try:
         prepared = await network.prepare_payment(terms)
     except RpcError:
-        raise PaymentRefused(
-            "network_unreachable", f"Network {network_key!r} does not answer; retry.", status=503
-        ) from None
+        raise network_unreachable(network_key) from None
     payment = Payment(
         id=payment_id,
         session_id=session.id,

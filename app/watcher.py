@@ -23,6 +23,7 @@ at once, so "transaction seen" does not wait for the next poll; the poll stays t
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -38,6 +39,8 @@ from app.networks import (
     Block,
     FinalityPolicy,
     Network,
+    NetworkNotice,
+    NoticeNetwork,
     Observation,
     ObservationKind,
     Registry,
@@ -68,6 +71,9 @@ HINT_FOLLOW_SECONDS = 60.0
 # On a chain that mines no blocks while idle, an unpaid payment expires once the node's
 # chain time is this far past its deadline (a margin for clocks).
 IDLE_EXPIRY_MARGIN_SECONDS = 30
+# Notices (`NoticeNetwork`) kept per network, and how long they show as warnings.
+KEPT_WARNINGS = 20
+WARNINGS_SHOWN_FOR = dt.timedelta(days=7)
 
 
 class RetryLater(Exception):
@@ -310,7 +316,8 @@ class ChainWatcher:
         start = cursor.block_number + 1
         while start <= target:
             end = min(target, start + max(1, self.network.max_scan_range) - 1)
-            logs, headers = await self._fetch_chunk(cursor, start, end, target)
+            logs, notices, headers = await self._fetch_chunk(cursor, start, end, target)
+            remember_notices(self.network.key, cursor, notices)
             for entry in logs:
                 if entry.kind == ObservationKind.INTENT:
                     await self._record(entry, result)
@@ -333,8 +340,9 @@ class ChainWatcher:
 
     async def _fetch_chunk(
         self, cursor: ChainCursor, start: int, end: int, target: int
-    ) -> tuple[list[Observation], list[Block]]:
-        """Observations and headers of [start, end] that provably come from one node's one chain.
+    ) -> tuple[list[Observation], list[NetworkNotice], list[Block]]:
+        """Observations, notices and headers of [start, end] that provably come from one
+        node's one chain.
 
         Answers spanning a failover (another node may lag or sit on another fork) are
         thrown away and fetched again, a few times, before the poll gives up.
@@ -343,7 +351,11 @@ class ChainWatcher:
         for _ in range(_CHUNK_ATTEMPTS):
             generation = self.network.rpc_generation()
             try:
-                logs = await self.network.observe(start, end)
+                notices: list[NetworkNotice] = []
+                if isinstance(self.network, NoticeNetwork):
+                    logs, notices = await self.network.observe_with_notices(start, end)
+                else:
+                    logs = await self.network.observe(start, end)
                 if self._deposits:
                     logs += await self.network.observe_deposits(  # type: ignore[attr-defined]
                         start, end, sorted(self._deposits)
@@ -364,11 +376,12 @@ class ChainWatcher:
                 continue
             self._check_chain(cursor, headers)
             by_number = {b.number: b.hash for b in headers}
-            for entry in logs:
+            positioned: list[Observation | NetworkNotice] = [*logs, *notices]
+            for entry in positioned:
                 known = by_number.get(entry.block_number)
                 if known is not None and known != entry.block_hash:
-                    raise RetryLater(f"payment in block {entry.block_number} from another fork")
-            return logs, headers
+                    raise RetryLater(f"log in block {entry.block_number} from another fork")
+            return logs, notices, headers
         raise RetryLater(reason)
 
     def _check_chain(self, cursor: ChainCursor, headers: list[Block]) -> None:
@@ -580,6 +593,42 @@ class ChainWatcher:
                 continue
             self._pending_notifications.append((payment, event))
             result.expired.append(payment.id)
+
+
+def remember_notices(
+    network_key: str, cursor: ChainCursor, notices: Sequence[NetworkNotice]
+) -> None:
+    """Alert the operator to each new notice (CRITICAL log) and keep the latest on the cursor
+    for `GET /v1/networks` and `kassa networks list`; saved with the cursor. A block scanned
+    again after a reorg does not repeat a notice."""
+    known = {(w["tx_id"], w["position"]) for w in cursor.warnings}
+    for notice in notices:
+        if (notice.tx_id, notice.position) in known:
+            continue
+        known.add((notice.tx_id, notice.position))
+        log.critical(
+            "%s: %s (tx %s, block %d)",
+            network_key,
+            notice.message,
+            notice.tx_id,
+            notice.block_number,
+        )
+        warning = {
+            "message": notice.message,
+            "tx_id": notice.tx_id,
+            "position": notice.position,
+            "block_number": notice.block_number,
+            "seen_at": int(utcnow().timestamp()),
+        }
+        cursor.warnings = [*cursor.warnings, warning][-KEPT_WARNINGS:]
+
+
+def recent_warnings(cursor: ChainCursor | None) -> list[dict[str, Any]]:
+    """The cursor's notices from the last `WARNINGS_SHOWN_FOR`, oldest first."""
+    if cursor is None:
+        return []
+    since = (utcnow() - WARNINGS_SHOWN_FOR).timestamp()
+    return [w for w in cursor.warnings if w["seen_at"] >= since]
 
 
 def mismatch_reason(entry: Observation, payment: Payment) -> str:

@@ -11,9 +11,10 @@ from app.api.auth import authenticate
 from app.api.bodies import query_params, validate
 from app.api.errors import json_response
 from app.api.schemas import EmptyParams
-from app.doctor import HealthCache, as_json
+from app.doctor import HALTED_FOR_API, HealthCache, as_json
 from app.models import ChainCursor
 from app.networks import current_registry
+from app.watcher import recent_warnings
 
 blueprint = Blueprint("networks", __name__)
 # The checks `kassa doctor` runs per network, computed within a few seconds and kept for
@@ -34,6 +35,7 @@ async def list_networks() -> Response:
     data: list[dict[str, Any]] = []
     for network, network_checks in zip(networks, checks, strict=True):
         cursor = cursors.get(network.key)
+        halted = cursor is not None and cursor.halted
         data.append(
             {
                 "id": network.key,
@@ -47,11 +49,15 @@ async def list_networks() -> Response:
                 "crypto_currencies": sorted(t.symbol for t in registry.tokens_of(network.key)),
                 "watcher": {
                     "status": "halted"
-                    if cursor is not None and cursor.halted
+                    if halted
                     else ("running" if cursor is not None else "starting"),
-                    "halt_reason": cursor.halt_reason if cursor is not None else None,
+                    "halt_reason": HALTED_FOR_API if halted else None,
                     "block_number": cursor.block_number if cursor is not None else None,
                 },
+                "warnings": [
+                    {key: w[key] for key in ("message", "tx_id", "block_number", "seen_at")}
+                    for w in recent_warnings(cursor)
+                ],
                 "health": as_json(network_checks),
             }
         )

@@ -425,8 +425,20 @@ class PaymentObject(BaseModel):
 
 class NetworkWatcher(BaseModel):
     status: Literal["starting", "running", "halted"]
-    halt_reason: str | None
+    halt_reason: str | None = Field(
+        description="Why payments are not confirmed while halted (the details are the operator's)."
+    )
     block_number: int | None
+
+
+class NetworkWarning(BaseModel):
+    message: str = Field(
+        description="What the chain showed that the operator must look at, e.g. the payment "
+        "contract was paused or got a new signer."
+    )
+    tx_id: str
+    block_number: int
+    seen_at: int = Field(description="When the watcher saw it (unix seconds).")
 
 
 class NetworkHealthCheck(BaseModel):
@@ -448,6 +460,10 @@ class NetworkObject(BaseModel):
     explorer_url: str | None
     crypto_currencies: list[str]
     watcher: NetworkWatcher
+    warnings: list[NetworkWarning] = Field(
+        description="Notices from the chain in the last 7 days, oldest first (the operator was "
+        "alerted too)."
+    )
     health: list[NetworkHealthCheck] = Field(
         description="The checks `kassa doctor` runs for this network (at most 30 s old)."
     )

@@ -322,6 +322,83 @@ def decode_payment_received(log: Mapping[str, Any]) -> PaymentReceived:
     )
 
 
+# Owner actions on the payment contract (and the events its constructor emits): each one
+# changes who may authorise payments, where fees go, or whether payments go through at all,
+# so the watcher reports every one to the operator (`EvmNetwork.observe_with_notices`).
+_ADMIN_EVENT_MESSAGES = {
+    "SignerAdded": "intent signer {signer} was added",
+    "SignerRemoved": "intent signer {signer} was removed",
+    "FeeRecipientChanged": "the fee recipient changed from {previousFeeRecipient} to "
+    "{newFeeRecipient}",
+    "Paused": "{account} paused it: every payment reverts until the owner unpauses it",
+    "Unpaused": "{account} unpaused it",
+    "OwnershipTransferStarted": "{previousOwner} started handing its ownership to {newOwner}",
+    "OwnershipTransferred": "its ownership passed from {previousOwner} to {newOwner}",
+    "Rescued": "the owner moved {amount} base units of token {token} out of it to {to}",
+}
+
+
+@functools.cache
+def _admin_events() -> dict[str, dict[str, Any]]:
+    """The admin events' ABI entries by topic0."""
+    events = {}
+    for entry in checkout_abi():
+        if entry["type"] == "event" and entry["name"] in _ADMIN_EVENT_MESSAGES:
+            types = ",".join(_abi_type(param) for param in entry["inputs"])
+            events["0x" + keccak(text=f"{entry['name']}({types})").hex()] = entry
+    return events
+
+
+def admin_event_topics() -> list[str]:
+    """topic0 of every admin event, for one `eth_getLogs` filter (topics are OR-ed)."""
+    return sorted(_admin_events())
+
+
+@dataclass(frozen=True)
+class AdminEvent:
+    """A decoded admin event of the payment contract; `args` by the ABI's parameter names
+    (addresses checksummed)."""
+
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    block_hash: str
+    transaction_hash: str
+    log_index: int
+
+    def describe(self) -> str:
+        """A sentence for the operator (the native coin shows as the zero address)."""
+        return _ADMIN_EVENT_MESSAGES[self.name].format(**self.args)
+
+
+def decode_admin_event(log: Mapping[str, Any]) -> AdminEvent:
+    """Decode one mined log entry; ValueError if it is not an admin event."""
+    topics = [HexBytes(topic) for topic in log["topics"]]
+    entry = _admin_events().get(topics[0].to_0x_hex()) if topics else None
+    if entry is None:
+        raise ValueError("not an admin event of the payment contract")
+    indexed = [p for p in entry["inputs"] if p["indexed"]]
+    plain = [p for p in entry["inputs"] if not p["indexed"]]
+    if len(topics) != 1 + len(indexed):
+        raise ValueError(f"malformed {entry['name']} log")
+    values = [
+        abi_decode([p["type"]], bytes(t))[0] for p, t in zip(indexed, topics[1:], strict=True)
+    ]
+    values += abi_decode([p["type"] for p in plain], HexBytes(log["data"]))
+    params = indexed + plain
+    return AdminEvent(
+        name=entry["name"],
+        args={
+            p["name"]: to_checksum_address(v) if p["type"] == "address" else v
+            for p, v in zip(params, values, strict=True)
+        },
+        block_number=int(log["blockNumber"]),
+        block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
+        transaction_hash=HexBytes(log["transactionHash"]).to_0x_hex(),
+        log_index=int(log["logIndex"]),
+    )
+
+
 # ----------------------------------------------------------------------------- errors
 
 # Reverts a payment can surface besides the contract's own errors: Solidity's built-ins and

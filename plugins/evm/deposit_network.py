@@ -169,7 +169,14 @@ class EvmDepositNetwork(EvmNetwork):
                 from_block,
                 to_block,
             )
-            found += [_sweep(entry) for entry in sweeps]
+            # Filters are only asked of the node (see `_emitted_by_contract`).
+            found += [
+                _sweep(entry)
+                for entry in sweeps
+                if not entry.get("removed")
+                and to_checksum_address(entry["address"]) == self.deposit_factory
+                and HexBytes(entry["topics"][0]).to_0x_hex() == SWEPT_TOPIC
+            ]
         return sorted(found, key=lambda o: (o.block_number, o.position))
 
     async def native_balances(self, addresses: Sequence[str], block_number: int) -> dict[str, int]:
@@ -273,6 +280,9 @@ def _transfer(entry: Mapping[str, Any]) -> Observation | None:
     topics = [HexBytes(topic) for topic in entry["topics"]]
     data = HexBytes(entry["data"])
     if entry.get("removed") or len(topics) != 3 or len(data) != 32:
+        return None
+    # The node was asked for Transfer logs only; `Approval` has the same shape.
+    if topics[0].to_0x_hex() != TRANSFER_TOPIC:
         return None
     deposit = to_checksum_address(topics[2][-20:])
     return Observation(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account import Account
 from eth_utils import is_address, to_checksum_address
@@ -28,6 +28,7 @@ from app.networks import (
     Block,
     FinalityPolicy,
     HealthCheck,
+    NetworkNotice,
     Observation,
     PaymentTerms,
     PluginError,
@@ -40,8 +41,12 @@ from plugins.evm.contract import (
     CHECKOUT_CONTRACT,
     NATIVE_TOKEN,
     PAYMENT_RECEIVED_TOPIC,
+    AdminEvent,
     PaymentIntent,
     PaymentReceived,
+    admin_event_topics,
+    checkout_abi,
+    decode_admin_event,
     decode_payment_received,
     encode_pay_call,
     session_ref,
@@ -50,6 +55,7 @@ from plugins.evm.contract import (
 from plugins.evm.rpc import RpcPool
 
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,13 @@ def observation_of(log: PaymentReceived) -> Observation:
     )
 
 
+def first_clear_bit(flags: int, bit: int) -> int:
+    """The first bit at or above `bit` that is 0 in the 256-bit word `flags`; 256 when every
+    one of them is set."""
+    rest = flags >> bit
+    return bit + ((rest + 1) & ~rest).bit_length() - 1
+
+
 def eip681_uri(chain_id: int, contract: str, token: Token, total: int, value: int) -> str:
     """A payment-request URI (EIP-681): the coin to the contract, or the token approval."""
     if token.address is None:
@@ -320,21 +333,69 @@ class EvmNetwork:
         log_filter = {"address": self.contract_address, "topics": [PAYMENT_RECEIVED_TOPIC]}
         return self._decode(await self.raw_logs(log_filter, from_block, to_block))
 
-    def _decode(self, raw: Sequence[Mapping[str, Any]]) -> list[PaymentReceived]:
-        logs = []
+    def _emitted_by_contract(self, entry: Mapping[str, Any]) -> bool:
+        """A mined log of the payment contract. The `address` filter is only asked of the
+        node: a buggy or hostile provider may answer with any contract's logs, and anyone
+        can deploy a contract that emits look-alike events."""
+        return not entry.get("removed") and (
+            to_checksum_address(entry["address"]) == self.contract_address
+        )
+
+    def _decoded(
+        self, raw: Sequence[Mapping[str, Any]], decode: Callable[[Mapping[str, Any]], T]
+    ) -> list[T]:
+        """`decode` of each log the payment contract emitted, skipping its other events."""
+        decoded = []
         for entry in raw:
-            if entry.get("removed"):
-                continue
-            if to_checksum_address(entry["address"]) != self.contract_address:
+            if not self._emitted_by_contract(entry):
                 continue
             try:
-                logs.append(decode_payment_received(entry))
+                decoded.append(decode(entry))
             except ValueError:
                 continue  # another event of the contract
-        return logs
+        return decoded
+
+    def _decode(self, raw: Sequence[Mapping[str, Any]]) -> list[PaymentReceived]:
+        return self._decoded(raw, decode_payment_received)
 
     async def observe(self, from_block: int, to_block: int) -> list[Observation]:
         return [observation_of(log) for log in await self.get_logs(from_block, to_block)]
+
+    async def observe_with_notices(
+        self, from_block: int, to_block: int
+    ) -> tuple[list[Observation], list[NetworkNotice]]:
+        """Payments and the payment contract's admin events (signers, fee recipient, pause,
+        ownership, rescue) from one `eth_getLogs`: its topic0 list asks for all of them."""
+        topics = [[PAYMENT_RECEIVED_TOPIC, *admin_event_topics()]]
+        log_filter = {"address": self.contract_address, "topics": topics}
+        raw = await self.raw_logs(log_filter, from_block, to_block)
+        return [observation_of(log) for log in self._decode(raw)], self._notices(raw)
+
+    def _notices(self, raw: Sequence[Mapping[str, Any]]) -> list[NetworkNotice]:
+        """The admin events among `raw`, as sentences for the operator."""
+        return [
+            NetworkNotice(
+                tx_id=event.transaction_hash,
+                position=event.log_index,
+                block_number=event.block_number,
+                block_hash=event.block_hash,
+                message=self._describe(event),
+            )
+            for event in self._decoded(raw, decode_admin_event)
+        ]
+
+    def _describe(self, event: AdminEvent) -> str:
+        """The event's sentence, saying whether it concerns this gateway's own signer."""
+        message = f"payment contract {self.contract_address}: {event.describe()}"
+        signer = event.args.get("signer")
+        if event.name == "SignerAdded" and signer != self.signer_address:
+            message += (
+                " — not this gateway's signer: whoever holds its key can authorise payments "
+                "and use up session numbers; remove it unless you added it"
+            )
+        elif event.name == "SignerRemoved" and signer == self.signer_address:
+            message += " — this gateway's own signer: every payment it prepares now reverts"
+        return message
 
     async def observe_transaction(self, tx_id: str) -> list[Observation]:
         tx_hash = self.normalize_tx_id(tx_id)
@@ -363,6 +424,27 @@ class EvmNetwork:
         if not isinstance(tx_id, str) or not _TX_HASH.match(tx_id):
             raise ValueError(f"{tx_id!r} is not a transaction hash")
         return tx_id.lower()
+
+    async def first_unused_session_number(self, start: int) -> int:
+        """The contract's session bitmap, read a word (256 numbers) at a time.
+
+        The loop ends: every used number was paid on chain with a signed intent, and the core
+        continues after the number returned here, so each used word is read once.
+        """
+        number = start
+        while True:
+            word, bit = divmod(number, 256)
+
+            async def read(w3: AsyncWeb3[Any], word: int = word) -> int:
+                contract = w3.eth.contract(
+                    address=to_checksum_address(self.contract_address), abi=checkout_abi()
+                )
+                return int(await contract.functions.sessionBitmap(word).call())
+
+            free = first_clear_bit(await self.rpc.call(f"sessionBitmap {word}", read), bit)
+            if free < 256:
+                return word * 256 + free
+            number = (word + 1) * 256
 
     def sign_intent(self, intent: PaymentIntent) -> bytes:
         return sign_intent(intent, self.chain_id, self.contract_address, self._signer_key)

@@ -4,7 +4,8 @@ Knobs (plain attributes, change them between polls): `fail_every` (every Nth req
 HTTP 502), `timeout_every` (every Nth request stalls for `stall_seconds`), `max_log_range`
 ("block range too large" for bigger `eth_getLogs`), `lag` (pretend to be that many blocks
 behind: head, blocks and logs beyond it are hidden), `pad_extra_data` (PoA-style 97-byte
-`extraData` in every block, as Polygon returns).
+`extraData` in every block, as Polygon returns), `ignore_log_address` (drop the `address` of
+`eth_getLogs` filters, as a buggy or hostile provider might: logs of every contract come back).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class RpcProxy:
         self.max_log_range: int | None = None
         self.lag = 0
         self.pad_extra_data = False
+        self.ignore_log_address = False
         self.requests = 0
         self.methods: Counter[str] = Counter()
         self.injected: Counter[str] = Counter()
@@ -82,6 +84,9 @@ class RpcProxy:
             self.injected["timeout"] += 1
             await asyncio.sleep(self.stall_seconds)
         params = list(body.get("params") or [])
+        if method == "eth_getLogs" and self.ignore_log_address:
+            params = [{k: v for k, v in params[0].items() if k != "address"}]
+            body = {**body, "params": params}
         if method == "eth_getLogs" and self.max_log_range is not None:
             low, high = await self._range(params[0])
             if high - low + 1 > self.max_log_range:
