@@ -146,6 +146,22 @@ class Settings(BaseSettings):
     checkout_payments_per_ip_refill_seconds: float = Field(
         default=6.0, gt=0, description="One more payment attempt per client IP every this long."
     )
+    checkout_previews_per_ip_burst: int = Field(default=30, ge=1)
+    checkout_previews_per_ip_refill_seconds: float = Field(
+        default=2.0, gt=0, description="One more price preview per client IP every this long."
+    )
+    checkout_streams_per_session: int = Field(
+        default=5, ge=1, description="Live status streams one session may hold in each process."
+    )
+    checkout_streams_per_ip: int = Field(
+        default=20, ge=1, description="Live status streams one client IP may hold in each process."
+    )
+    api_requests_per_second: float = Field(
+        default=100.0, gt=0, description="Sustained API requests per key, all processes together."
+    )
+    api_requests_burst: int = Field(
+        default=200, ge=1, description="Requests a key may make at once before the rate applies."
+    )
     expiry_interval_seconds: float = Field(default=5.0, gt=0)
     run_background_loops: bool = Field(
         default=True, description="Run watchers, expiry and delivery loops inside `kassa serve`."

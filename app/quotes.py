@@ -7,6 +7,7 @@ here touches a float.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -116,10 +117,44 @@ class QuoteBook:
         self.sources = list(sources)
         self.max_age = dt.timedelta(seconds=max_age_seconds)
         self._cache: dict[tuple[str, str], Quote] = {}
+        # When each pair's sources were last asked, and one lock per pair for `reuse_seconds`.
+        self._asked: dict[tuple[str, str], dt.datetime] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
-    async def quote(self, symbol: str, fiat: str, now: dt.datetime | None = None) -> Quote:
+    async def quote(
+        self,
+        symbol: str,
+        fiat: str,
+        now: dt.datetime | None = None,
+        reuse_seconds: float = 0.0,
+    ) -> Quote:
+        """The pair's rate from the first source that has one (the cached rate if all fail).
+
+        With `reuse_seconds`, a pair whose sources were asked that recently gets what they
+        answered then, and concurrent callers wait for one ask instead of each making their
+        own: for displays anyone may request (previews). A payment's quote leaves it at 0.
+        """
         now = now or dt.datetime.now(dt.UTC)
         key = (symbol.upper(), fiat.upper())
+        if reuse_seconds <= 0:
+            return await self._ask(key, now)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            asked = self._asked.get(key)
+            if asked is None or now - asked > dt.timedelta(seconds=reuse_seconds):
+                return await self._ask(key, now)
+            cached = self._cache.get(key)
+            if cached is not None and cached.at >= asked:
+                return cached  # what the sources answered then
+            fallback = self._young_cached(key, now)
+            if fallback is not None:
+                return fallback
+            raise QuoteUnavailable(
+                f"no price for {key[0]}/{key[1]}: its sources failed moments ago "
+                "and no recent cached rate exists"
+            )
+
+    async def _ask(self, key: tuple[str, str], now: dt.datetime) -> Quote:
+        self._asked[key] = now
         failures: list[str] = []
         for source in self.sources:
             try:
@@ -138,8 +173,8 @@ class QuoteBook:
             quote = Quote(key[0], key[1], rate, source.name, now)
             self._cache[key] = quote
             return quote
-        cached = self._cache.get(key)
-        if cached is not None and now - cached.at <= self.max_age:
+        cached = self._young_cached(key, now)
+        if cached is not None:
             return cached
         if failures:
             raise QuoteUnavailable(
@@ -147,6 +182,13 @@ class QuoteBook:
                 "and no recent cached rate exists"
             )
         raise QuoteUnavailable(f"no price source quotes {key[0]}/{key[1]}")
+
+    def _young_cached(self, key: tuple[str, str], now: dt.datetime) -> Quote | None:
+        """The last good rate if it is young enough to stand in for an answer."""
+        cached = self._cache.get(key)
+        if cached is not None and now - cached.at <= self.max_age:
+            return cached
+        return None
 
 
 @hookimpl(tryfirst=True)

@@ -14,6 +14,7 @@ from app.deposits import SWEEP_BATCH, has_deposits, sweep_due
 from app.loops import BackgroundLoops, stop_on_signals
 from app.networks import Network, current_registry
 from app.plugins import start_registry
+from app.ratelimit import prune_rate_limits
 from app.secretbox import SecretKeyMissing
 from app.sessions import EXPIRY_BATCH, expire_due_sessions
 from app.watcher import start_watchers
@@ -36,6 +37,7 @@ def start_background_loops(settings: Settings) -> BackgroundLoops:
 
     async def housekeeping_step() -> None:
         await prune_idempotency_records(settings.idempotency_retention_hours)
+        await prune_rate_limits()
 
     loops.start("session-expiry", settings.expiry_interval_seconds, expiry_step)
     start_watchers(loops, settings.database_url)

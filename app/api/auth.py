@@ -8,13 +8,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TypeVar
 
-from quart import g, request
+from quart import current_app, g, request
 from tortoise.fields import CharField
 from tortoise.models import Model
 
 from app.api.errors import ApiError, not_found
+from app.config import Settings
 from app.keys import find_active_key
 from app.models import ApiKey, Merchant
+from app.ratelimit import Limit, retry_after, take
 
 OwnedModel = TypeVar("OwnedModel", bound=Model)
 
@@ -77,12 +79,29 @@ async def authenticate() -> Caller:
     key = await find_active_key(secret)
     if key is None:
         raise _invalid_key()
+    await _check_rate_limit(key)
     now = dt.datetime.now(dt.UTC)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await ApiKey.filter(id=key.id).update(last_used_at=now)
     caller = Caller(api_key=key, merchant=key.merchant, livemode=key.livemode)
     g.caller = caller
     return caller
+
+
+async def _check_rate_limit(key: ApiKey) -> None:
+    """Per API key, across every process (one database statement per request)."""
+    settings: Settings = current_app.config["KASSA_SETTINGS"]
+    limit = Limit(settings.api_requests_burst, 1.0 / settings.api_requests_per_second)
+    wait = await take(f"api-key:{key.id}", limit)
+    if wait:
+        seconds = retry_after(wait)
+        raise ApiError(
+            429,
+            "rate_limit_error",
+            "rate_limit",
+            f"Too many requests with this API key; retry in {seconds} s.",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def current_caller() -> Caller:

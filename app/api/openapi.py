@@ -68,6 +68,7 @@ _ERRORS = {
     "409": _json(ErrorEnvelope, "Idempotent request still in progress"),
     "413": _json(ErrorEnvelope, "Body larger than 64 KiB"),
     "415": _json(ErrorEnvelope, "Unsupported content type"),
+    "429": _json(ErrorEnvelope, "Too many requests with this API key (see Retry-After)"),
 }
 _IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",

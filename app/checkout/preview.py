@@ -11,6 +11,9 @@ from app.quotes import QuoteBook, QuoteUnavailable, crypto_units_for
 # Rates this old may still be shown in a preview when every source is down; the payment
 # itself locks a fresh quote (or the payments module's own fallback) when Pay is pressed.
 PREVIEW_MAX_RATE_AGE_SECONDS = 300.0
+# Previews are unauthenticated: within this long, every preview of a pair shares one ask of
+# the price sources (300 previews in a burst make one upstream call, not 300).
+PREVIEW_QUOTE_REUSE_SECONDS = 5.0
 
 
 class PreviewUnavailable(RuntimeError):
@@ -39,7 +42,11 @@ async def preview_amount(session: CheckoutSession, option: PaymentOption) -> str
     except PluginError:
         raise PreviewUnavailable("No networks are enabled.") from None
     try:
-        quote = await _quote_book(registry).quote(option.token.symbol, session.fiat_currency)
+        quote = await _quote_book(registry).quote(
+            option.token.symbol,
+            session.fiat_currency,
+            reuse_seconds=PREVIEW_QUOTE_REUSE_SECONDS,
+        )
     except QuoteUnavailable:
         raise PreviewUnavailable(
             f"No {option.token.symbol} price is available right now."

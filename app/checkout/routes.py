@@ -10,12 +10,14 @@ import asyncio
 import json
 import logging
 import re
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 from quart import (
     Blueprint,
+    Quart,
     Response,
     abort,
     current_app,
@@ -36,20 +38,24 @@ from app.checkout.security import (
     csp_nonce,
     csrf_ok,
     csrf_token,
+    preview_limit,
     set_csrf_cookie,
 )
 from app.checkout.state import (
     ShopperStatus,
     active_payment,
+    active_payments,
     cancel_redirect_url,
     shopper_status,
     success_redirect_url,
 )
+from app.checkout.streams import StatusReading, StatusStreams, Subscription
 from app.config import Settings
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
 from app.proxies import client_address, trusted_networks
+from app.ratelimit import retry_after, take
 from app.states import (
     ConcurrentTransition,
     EventType,
@@ -67,6 +73,9 @@ checkout = Blueprint("checkout", __name__, url_prefix="/checkout")
 _SESSION_ID = re.compile(r"^cs_(?:test|live)_[A-Za-z0-9]{16,40}$")
 SSE_POLL_SECONDS = 1.0
 SSE_MAX_SECONDS = 600.0  # the browser reconnects; bounded streams free server slots
+# A refused stream: the page polls /status meanwhile (static/checkout.js), so no hurry.
+SSE_REFUSED_RETRY_SECONDS = 30
+PREVIEW_LIMITED = "Too many price requests from your network: wait a few seconds and try again."
 
 
 # ----------------------------------------------------------------------------- plumbing
@@ -88,14 +97,6 @@ def _client_address() -> str:
         proxies = trusted_networks(_settings().trusted_proxies)
         current_app.config["KASSA_TRUSTED_PROXIES"] = proxies
     return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
-
-
-def _limits() -> PaymentRateLimits:
-    limits: PaymentRateLimits | None = current_app.config.get("KASSA_CHECKOUT_LIMITS")
-    if limits is None:
-        limits = PaymentRateLimits.from_settings(_settings())
-        current_app.config["KASSA_CHECKOUT_LIMITS"] = limits
-    return limits
 
 
 @checkout.after_request
@@ -211,10 +212,11 @@ async def checkout_page(session_id: str) -> Response:
     if session.status != SessionStatus.OPEN:
         return await _closed_page(session)
     context = await _open_page_context(session)
+    status, headers = _preview_status(context["preview"])
     if is_htmx() and context["choosing"]:
         # "Choose another currency" swaps the choices in without reloading the page.
-        return html(await render_template("_choices.html", **context))
-    return html(await render_template("checkout.html", **context))
+        return html(await render_template("_choices.html", **context), status, headers)
+    return html(await render_template("checkout.html", **context), status, headers)
 
 
 async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str, Any]:
@@ -245,12 +247,22 @@ async def _closed_page(session: CheckoutSession) -> Response:
     return html(await render_template("checkout_closed.html", **context))
 
 
-async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str, str]:
+async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str, Any]:
+    wait = await take(f"preview-ip:{_client_address()}", preview_limit(_settings()))
+    if wait:
+        return {"error": PREVIEW_LIMITED, "retry_after": retry_after(wait)}
     try:
         amount = await preview_amount(session, option)
     except PreviewUnavailable as error:
         return {"error": str(error)}
     return {"amount": amount, "symbol": option.token.symbol, "network": option.network.name}
+
+
+def _preview_status(preview: dict[str, Any] | None) -> tuple[int, dict[str, str]]:
+    """429 with `Retry-After` when the preview was refused by its rate limit, else 200."""
+    if preview is None or "retry_after" not in preview:
+        return 200, {}
+    return 429, {"Retry-After": str(preview["retry_after"])}
 
 
 @checkout.get("/<session_id>/preview")
@@ -261,7 +273,9 @@ async def checkout_preview(session_id: str) -> Response:
     merchant = await Merchant.get(id=session.merchant_id)
     option = find_option(payment_options(session, merchant), request.args.get("option"))
     preview = await _preview(session, option) if option is not None else None
-    return html(await render_template("_preview.html", preview=preview, chosen=option))
+    status, headers = _preview_status(preview)
+    body = await render_template("_preview.html", preview=preview, chosen=option)
+    return html(body, status, headers)
 
 
 @checkout.post("/<session_id>/pay")
@@ -276,13 +290,13 @@ async def checkout_pay(session_id: str) -> Response:
     option = find_option(payment_options(session, merchant), form.get("option"))
     if option is None:
         return await notice(session, "Choose a currency to pay with.", 400)
-    wait = _limits().check(session.id, _client_address())
+    wait = await PaymentRateLimits.from_settings(_settings()).check(session.id, _client_address())
     if wait:
         return await notice(
             session,
             "Too many payment attempts. Please wait a moment and try again.",
             429,
-            retry_after=max(1, int(wait + 0.999)),
+            retry_after=retry_after(wait),
         )
     try:
         await payments.create_payment(
@@ -323,43 +337,101 @@ async def checkout_status(session_id: str) -> Response:
     return html(await render_template("_status.html", status=status, session=session))
 
 
-@checkout.get("/<session_id>/events")
-async def checkout_events(session_id: str) -> Response:
-    """Server-sent `status` events whenever the rendered status changes; `close` when final."""
-    session = await load_session(session_id)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+def _status_streams() -> StatusStreams:
+    streams: StatusStreams | None = current_app.config.get("KASSA_STATUS_STREAMS")
+    if streams is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    async def render(status: ShopperStatus, current: CheckoutSession) -> str:
+        async def read(session_ids: list[str]) -> dict[str, StatusReading]:
+            return await read_statuses(app, session_ids)
+
+        streams = StatusStreams(read, SSE_POLL_SECONDS)
+        current_app.config["KASSA_STATUS_STREAMS"] = streams
+    return streams
+
+
+@checkout.after_app_serving
+async def _stop_status_streams() -> None:
+    # Registered before the app's own shutdown, so the poller stops before the database closes.
+    streams: StatusStreams | None = current_app.config.pop("KASSA_STATUS_STREAMS", None)
+    if streams is not None:
+        await streams.close()
+
+
+_STATUS_FIELDS = ("id", "status", "payment_id", "success_url")
+
+
+async def read_statuses(app: Quart, session_ids: list[str]) -> dict[str, StatusReading]:
+    """The watched sessions' statuses for the streams: two queries however many (streams.py)."""
+    # Only what `shopper_status` and `_status.html` read: building whole rows (JSON fields,
+    # timestamps) for every watched session each second would cost four times as much.
+    sessions = await CheckoutSession.filter(id__in=session_ids).only(*_STATUS_FIELDS)
+    payments = await active_payments(sessions)
+    return {
+        session.id: _reading(app, session, shopper_status(session, payments[session.id]))
+        for session in sessions
+    }
+
+
+def _reading(app: Quart, session: CheckoutSession, status: ShopperStatus) -> StatusReading:
+    async def render() -> bytes:
         async with app.app_context():
-            html = await render_template("_status.html", status=status, session=current)
+            html = await render_template("_status.html", status=status, session=session)
         # SSE data lines cannot hold newlines: one `data:` line per line of HTML.
         lines = [line for line in html.splitlines() if line.strip()]
-        return "event: status\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+        return ("event: status\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
 
-    async def stream() -> AsyncIterator[bytes]:
-        last: tuple[Any, ...] | None = None
-        started = asyncio.get_running_loop().time()
-        yield b"retry: 3000\n\n"
-        while True:
-            current = await CheckoutSession.get_or_none(id=session.id)
-            if current is None:
-                return
-            status = shopper_status(current, await active_payment(current))
-            if status.key() != last:
-                last = status.key()
-                yield (await render(status, current)).encode()
-            if status.final:
-                yield b"event: close\ndata: final\n\n"
-                return
-            if asyncio.get_running_loop().time() - started > SSE_MAX_SECONDS:
-                return
-            await asyncio.sleep(SSE_POLL_SECONDS)
+    return StatusReading(status.key(), status.final, render)
 
-    response = Response(stream(), content_type="text/event-stream")
+
+@checkout.get("/<session_id>/events")
+async def checkout_events(session_id: str) -> Response:
+    """Server-sent `status` events whenever the rendered status changes; `close` when final.
+
+    Streams are capped per session and per client address; beyond that a 429, and the page
+    polls `/status` instead (its fallback when events fail).
+    """
+    session = await load_session(session_id)
+    settings = _settings()
+    subscription = _status_streams().open(
+        session.id,
+        _client_address(),
+        settings.checkout_streams_per_session,
+        settings.checkout_streams_per_ip,
+    )
+    if subscription is None:
+        return Response(
+            "Too many live status streams; this page refreshes its status instead.\n",
+            status=429,
+            headers={"Retry-After": str(SSE_REFUSED_RETRY_SECONDS)},
+            content_type="text/plain; charset=utf-8",
+        )
+    body = _stream(subscription)
+    # A response dropped before its body starts (the client left at once) never runs the
+    # generator's `finally`: its slots are then freed when the generator is collected.
+    weakref.finalize(body, subscription.close)
+    response = Response(body, content_type="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     response.timeout = None  # type: ignore[attr-defined]
     return response
+
+
+async def _stream(subscription: Subscription) -> AsyncIterator[bytes]:
+    deadline = asyncio.get_running_loop().time() + SSE_MAX_SECONDS
+    try:
+        yield b"retry: 3000\n\n"
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    item = await subscription.queue.get()
+            except TimeoutError:
+                return
+            if item is None:
+                return
+            yield item
+    finally:
+        subscription.close()
 
 
 @checkout.post("/<session_id>/cancel")

@@ -2,7 +2,7 @@
 
 The checkout URL is the only capability a shopper holds; everything here keeps another site
 from acting with it (CSRF, framing), keeps injected markup from running (CSP with per-response
-nonces, no inline code), and keeps one client from creating payments without bound.
+nonces, no inline code), and keeps one client from creating payments or asking prices without bound.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import logging
 import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from quart import Response, current_app, g, request
 
 from app.config import Settings
+from app.ratelimit import Limit, take
 
 log = logging.getLogger("kassa.checkout")
 
@@ -182,60 +182,45 @@ async def csrf_ok(session_id: str) -> bool:
 # ----------------------------------------------------------------------------- rate limits
 
 
-@dataclass
-class TokenBucket:
-    """`burst` tokens, one more every `refill_seconds`; per key, in this process."""
-
-    burst: int
-    refill_seconds: float
-    max_keys: int = 100_000
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0.0 when a token was taken, else the seconds until one is available."""
-        now = time.monotonic() if now is None else now
-        tokens, stamp = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - stamp) / self.refill_seconds)
-        if tokens >= 1.0:
-            self._store(key, tokens - 1.0, now)
-            return 0.0
-        self._store(key, tokens, now)
-        return (1.0 - tokens) * self.refill_seconds
-
-    def _store(self, key: str, tokens: float, now: float) -> None:
-        if key not in self._buckets and len(self._buckets) >= self.max_keys:
-            # Full buckets carry no state worth keeping; dropping them bounds memory.
-            self._buckets = {
-                k: v
-                for k, v in self._buckets.items()
-                if v[0] + (now - v[1]) / self.refill_seconds < self.burst
-            }
-        self._buckets[key] = (tokens, now)
-
-
-@dataclass
+@dataclass(frozen=True, slots=True)
 class PaymentRateLimits:
-    """Payment creation limits per checkout session and per client IP."""
+    """Payment creation limits per checkout session and per client IP.
 
-    per_session: TokenBucket
-    per_ip: TokenBucket
+    The buckets live in the database (`app.ratelimit`), so they hold however many
+    processes serve the checkout.
+    """
+
+    per_session: Limit
+    per_ip: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PaymentRateLimits:
         return cls(
-            per_session=TokenBucket(
+            per_session=Limit(
                 settings.checkout_payments_per_session_burst,
                 settings.checkout_payments_per_session_refill_seconds,
             ),
-            per_ip=TokenBucket(
+            per_ip=Limit(
                 settings.checkout_payments_per_ip_burst,
                 settings.checkout_payments_per_ip_refill_seconds,
             ),
         )
 
-    def check(self, session_id: str, client_ip: str) -> float:
-        """0.0 when allowed, else the seconds to wait (the `Retry-After`)."""
-        wait_ip = self.per_ip.take(client_ip)
-        if wait_ip:
-            return wait_ip
-        return self.per_session.take(session_id)
+    async def check(self, session_id: str, client_ip: str) -> float:
+        """0.0 when allowed, else the seconds to wait (the `Retry-After`).
+
+        The session's own budget is spent first: one session pressing Pay without end runs
+        out of its own tokens and leaves the address's budget, which every shopper behind the
+        same NAT or proxy shares, untouched.
+        """
+        wait = await take(f"pay-session:{session_id}", self.per_session)
+        if wait:
+            return wait
+        return await take(f"pay-ip:{client_ip}", self.per_ip)
+
+
+def preview_limit(settings: Settings) -> Limit:
+    """Price previews per client IP: each one may ask the price sources."""
+    return Limit(
+        settings.checkout_previews_per_ip_burst, settings.checkout_previews_per_ip_refill_seconds
+    )

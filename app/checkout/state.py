@@ -6,6 +6,7 @@ The status fragment, the SSE stream, the no-JS page and the redirect decision al
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,20 @@ async def active_payment(session: CheckoutSession) -> Payment | None:
         if payment is not None:
             return payment
     return await Payment.filter(session_id=session.id).order_by("-created_at").first()
+
+
+async def active_payments(sessions: Sequence[CheckoutSession]) -> dict[str, Payment | None]:
+    """`active_payment` of many sessions (the live status streams) in one query."""
+    payments: dict[str, list[Payment]] = {session.id: [] for session in sessions}
+    for payment in await Payment.filter(session_id__in=list(payments)):
+        payments[payment.session_id].append(payment)  # type: ignore[attr-defined]
+    return {
+        session.id: next(
+            (payment for payment in payments[session.id] if payment.id == session.payment_id),
+            max(payments[session.id], key=lambda payment: payment.created_at, default=None),
+        )
+        for session in sessions
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from app.models import CheckoutSession, Merchant
+from app.models import CheckoutSession, Merchant, RateLimit
 from app.networks import install_registry
 from tests.checkout.fakes import PAYOUT, fake_create_payment, fake_registry
 from tests.conftest import MerchantKeys
@@ -32,10 +32,11 @@ def fake_payments(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fresh_rate_limits(app: Quart) -> Iterator[None]:
-    app.config.pop("KASSA_CHECKOUT_LIMITS", None)
+async def fresh_rate_limits(app: Quart) -> AsyncIterator[None]:
+    """Full buckets: they are database rows, and every test client shares one address."""
+    await RateLimit.all().delete()
     yield
-    app.config.pop("KASSA_CHECKOUT_LIMITS", None)
+    await RateLimit.all().delete()
 
 
 # A session for 12.34 USD, payable in ETH or USDC on the devnet.

@@ -8,7 +8,6 @@ from typing import Any
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from app.checkout.security import TokenBucket
 from app.models import CheckoutSession, Payment
 from tests.checkout.test_page import HTMX, csrf_of, text
 
@@ -131,15 +130,6 @@ async def test_payment_creation_is_rate_limited_per_session(
     assert plain.status_code == 429 and "<html" in plain_html
     assert "Too many payment attempts" in plain_html
     assert await Payment.filter(session_id=session.id).count() == burst
-
-
-def test_token_bucket_refills_and_limits_per_key() -> None:
-    bucket = TokenBucket(burst=2, refill_seconds=10)
-    assert bucket.take("ip", now=0) == 0
-    assert bucket.take("ip", now=0) == 0
-    assert bucket.take("ip", now=1) == 9.0
-    assert bucket.take("other", now=1) == 0
-    assert bucket.take("ip", now=10) == 0
 
 
 async def test_test_wallet_is_absent_outside_dev_mode(

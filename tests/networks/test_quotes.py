@@ -91,6 +91,36 @@ async def test_outage_falls_back_to_a_young_cached_rate() -> None:
         await QuoteBook([FixedRateSource({"ETH/USD": 1})], 60).quote("BTC", "USD")
 
 
+async def test_reused_quotes_ask_the_sources_once_per_window() -> None:
+    """What previews use: one ask per pair per window, whether the sources answered or not."""
+    asked: list[str] = []
+
+    class Counting(Flaky):
+        async def price(self, symbol: str, fiat: str) -> Decimal | None:
+            asked.append(symbol)
+            return await super().price(symbol, fiat)
+
+    source = Counting()
+    book = QuoteBook([source], max_age_seconds=60)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    quotes = [await book.quote("ETH", "USD", t0, reuse_seconds=5) for _ in range(3)]
+    assert [quote.rate for quote in quotes] == [2000] * 3 and asked == ["ETH"]
+    # A payment's quote (no reuse) always asks.
+    source.rate = Decimal("2100")
+    assert (await book.quote("ETH", "USD", t0 + dt.timedelta(seconds=1))).rate == 2100
+    assert len(asked) == 2
+    source.down = True
+    t6 = t0 + dt.timedelta(seconds=7)
+    assert (await book.quote("ETH", "USD", t6, reuse_seconds=5)).rate == 2100  # the fallback
+    assert len(asked) == 3
+    # Within the window a failed ask is not repeated: the fallback, or a refusal once too old.
+    assert (await book.quote("ETH", "USD", t6, reuse_seconds=5)).rate == 2100
+    book.max_age = dt.timedelta(0)
+    with pytest.raises(QuoteUnavailable, match="failed moments ago"):
+        await book.quote("ETH", "USD", t6 + dt.timedelta(seconds=1), reuse_seconds=5)
+    assert len(asked) == 3
+
+
 @respx.mock
 async def test_coingecko_simple_price() -> None:
     route = respx.get("https://cg.example/api/v3/simple/price").mock(

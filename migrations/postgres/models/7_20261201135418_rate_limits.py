@@ -4,8 +4,11 @@ RUN_IN_TRANSACTION = True
 
 
 async def upgrade(db: BaseDBAsyncClient) -> str:
+    # UNLOGGED (edited by hand; aerich has no word for it): a bucket is rewritten on every
+    # limited request, and without WAL that costs a fraction of a durable commit. After a
+    # crash PostgreSQL empties the table, which only makes every bucket full again.
     return """
-        CREATE TABLE IF NOT EXISTS "rate_limits" (
+        CREATE UNLOGGED TABLE IF NOT EXISTS "rate_limits" (
     "bucket" VARCHAR(200) NOT NULL PRIMARY KEY,
     "full_at" DOUBLE PRECISION NOT NULL
 );
