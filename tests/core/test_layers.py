@@ -36,8 +36,8 @@ LAYERS: dict[str, int] = {
     "app.db": FOUNDATIONS,  # ORM wiring and migrations (found through app.resources)
     "app.ssrf": FOUNDATIONS,  # outbound URL policy, used by app.http
     "app.http": FOUNDATIONS,  # the one outbound HTTP client factory
-    "app.proxies": FOUNDATIONS,
-    "app.ratelimit": FOUNDATIONS,  # token buckets in the database; imports only app.models  # who the client is behind trusted proxies: pure functions
+    "app.proxies": FOUNDATIONS,  # who the client is behind trusted proxies: pure functions
+    "app.ratelimit": FOUNDATIONS,  # token buckets in the database; imports only app.models
     "app.networks": FOUNDATIONS,  # the chain-neutral protocols plugins implement
     "app.hookspecs": FOUNDATIONS,  # the plugin contract: types from config, models, networks
     # Runner and signals only; the watcher (domain) starts its loops on a BackgroundLoops.
