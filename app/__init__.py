@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from quart import Quart, Response, g, request
+from quart import Quart, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
 
 from app import objects as _objects  # noqa: F401 - registers event snapshots
@@ -111,6 +111,15 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
     @app.before_request
     async def assign_request_id() -> None:
         g.request_id = f"req_{random_base62(16)}"
+
+    @app.before_request
+    async def hide_package_files() -> None:
+        """Static folders are Python packages once installed (their `__init__.py` markers and
+        `__pycache__` are not assets): never serve those."""
+        if request.path.startswith("/static/") and any(
+            part == "__pycache__" or part.endswith(".py") for part in request.path.split("/")
+        ):
+            abort(404)
 
     @app.after_request
     async def add_request_id(response: Response) -> Response:

@@ -184,3 +184,10 @@ async def test_sse_stream_sends_status_and_closes_when_final(
     assert "event: status\n" in body
     assert 'data: <p class="status" data-final="canceled">' in body
     assert body.rstrip().endswith("event: close\ndata: final")
+
+
+async def test_package_markers_in_static_folders_are_not_served(client: Any) -> None:
+    """Installed, the static folders are packages: their `__init__.py` is no asset."""
+    assert (await client.get("/static/__init__.py")).status_code == 404
+    assert (await client.get("/static/plugins/evm/__init__.py")).status_code == 404
+    assert (await client.get("/static/checkout.css")).status_code == 200
