@@ -113,6 +113,10 @@ async def test_status_fragment_and_no_js_refresh(
     plain = await client.get(f"/checkout/{session.id}/status")
     assert plain.status_code == 303
     assert "1 of 2 confirmations" in await text(await client.get(plain.headers["Location"]))
+    # Deep enough but not final yet (a network waiting for its finalized tag): never "2 of 2".
+    await Payment.filter(id=payment.id).update(confirmations=2)
+    fragment = await text(await client.get(f"/checkout/{session.id}/status", headers=HTMX))
+    assert "Waiting for the network to finalize it" in fragment and "2 of 2" not in fragment
 
 
 async def test_completed_session_redirect_and_final_page(
