@@ -102,11 +102,15 @@ class CheckoutSession(Model):
     merchant_id: str  # set by Tortoise from the foreign key
     livemode = fields.BooleanField()
     status = fields.CharField(max_length=16, db_index=True)
+    # Stripe's session mode; "payment" is the only one (no subscriptions or setup).
+    mode = fields.CharField(max_length=16, default="payment", db_default="payment")
     amount_fiat_cents = fields.BigIntField()
     fiat_currency = fields.CharField(max_length=3)
     allowed_crypto_currencies: list[str] = fields.JSONField()
     allowed_networks: list[str] = fields.JSONField()
     payment_id = fields.CharField(max_length=48, null=True)
+    # The checkout page's language: "auto" (the shopper's Accept-Language) or a locale code.
+    locale = fields.CharField(max_length=16, default="auto", db_default="auto")
     # Fixed at creation from the operator's public URL, so links already sent stay valid.
     checkout_url = fields.CharField(max_length=2048)
     success_url = fields.CharField(max_length=2048)
@@ -121,6 +125,28 @@ class CheckoutSession(Model):
     class Meta:
         table = "checkout_sessions"
         indexes = (("merchant_id", "livemode", "created_at"),)
+
+
+class LineItem(Model):
+    """One line of what a session sells (Stripe's `line_items`); the session's amount is
+    their total. Stored once at creation, never changed."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    session: fields.ForeignKeyRelation[CheckoutSession] = fields.ForeignKeyField(
+        "models.CheckoutSession", related_name="line_items", on_delete=fields.CASCADE
+    )
+    session_id: str  # set by Tortoise from the foreign key
+    position = fields.SmallIntField()
+    name = fields.CharField(max_length=250)
+    description = fields.CharField(max_length=500, null=True)
+    currency = fields.CharField(max_length=3)
+    unit_amount = fields.BigIntField()  # minor units of `currency`
+    quantity = fields.IntField()
+    amount_total = fields.BigIntField()  # unit_amount × quantity
+
+    class Meta:
+        table = "line_items"
+        unique_together = (("session_id", "position"),)
 
 
 class Event(Model):
