@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     # 0 foundations: vocabulary and infrastructure; no business decisions, no services.
     "app.config": FOUNDATIONS,  # settings, read everywhere
     "app.money": FOUNDATIONS,  # units and rounding: pure values
+    "app.i18n": FOUNDATIONS,  # the checkout's locales, catalogs and number formats
     "app.logs": FOUNDATIONS,  # logging setup and secret redaction
     "app.secretbox": FOUNDATIONS,  # encryption at rest, used by webhooks and idempotency
     "app.models": FOUNDATIONS,  # the schema every layer reads and writes
