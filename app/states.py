@@ -135,12 +135,14 @@ async def transition(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     connection: BaseDBAsyncClient | None = None,
+    only_if: dict[str, Any] | None = None,
 ) -> Event:
     """Move `obj` to `target`, append `event_type`, all in one transaction.
 
-    Conditional on the status we read (`WHERE status = current`): if another writer got
-    there first, nothing is written and ConcurrentTransition is raised. `obj` is updated
-    in memory on success.
+    Conditional on the status we read (`WHERE status = current`) and on any `only_if`
+    field values (e.g. "no transaction seen yet"): if another writer got there first,
+    nothing is written and ConcurrentTransition is raised. `obj` is updated in memory on
+    success.
     """
     model = type(obj)
     current = obj.status
@@ -150,7 +152,11 @@ async def transition(
     values = {"status": target, "updated_at": now, **(changes or {})}
 
     async def write(conn: BaseDBAsyncClient) -> Event:
-        updated = await model.filter(pk=obj.pk, status=current).using_db(conn).update(**values)
+        updated = (
+            await model.filter(pk=obj.pk, status=current, **(only_if or {}))
+            .using_db(conn)
+            .update(**values)
+        )
         if updated != 1:
             raise ConcurrentTransition(f"{model.__name__} {obj.pk} is no longer {current}")
         for name, value in values.items():
@@ -178,6 +184,28 @@ async def record_event(
     return await _append_event(obj, event_type, utcnow(), request_id, idempotency_key, connection)
 
 
+async def _event_data(
+    obj: CheckoutSession | Payment, conn: BaseDBAsyncClient
+) -> dict[str, Any]:
+    """The documented event `data` (docs/webhooks.md), plus Stripe's `data.object`.
+
+    `payment.*`: the payment and a summary of its session, read on the event's own connection
+    so it is the session as this transaction sees it. `checkout.session.*`: the session.
+    """
+    snapshot = _snapshotters[type(obj)](obj)
+    if isinstance(obj, CheckoutSession):
+        return {"object": snapshot, "checkout_session": snapshot}
+    session_id = obj.session_id  # type: ignore[attr-defined]
+    session = await CheckoutSession.filter(pk=session_id).using_db(conn).get()
+    summary = {
+        "id": session.id,
+        "status": session.status,
+        "metadata": dict(session.metadata),
+        "client_reference_id": session.client_reference_id,
+    }
+    return {"object": snapshot, "payment": snapshot, "checkout_session": summary}
+
+
 async def _append_event(
     obj: CheckoutSession | Payment,
     event_type: EventType,
@@ -186,14 +214,13 @@ async def _append_event(
     idempotency_key: str | None,
     conn: BaseDBAsyncClient,
 ) -> Event:
-    snapshot = _snapshotters[type(obj)](obj)
     event = await Event.create(
         id=new_id("evt"),
         merchant_id=obj.merchant_id,
         livemode=obj.livemode,
         type=event_type,
         object_id=obj.pk,
-        data={"object": snapshot},
+        data=await _event_data(obj, conn),
         request_id=request_id,
         idempotency_key=idempotency_key,
         created_at=when,
