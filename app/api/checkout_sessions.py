@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, current_app, g, request
+from tortoise.transactions import in_transaction
 
 from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, invalid_request, json_response, refusal_error
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
-from app.api.schemas import CheckoutSessionCreate, CheckoutSessionListParams, EmptyParams
-from app.models import CheckoutSession, Merchant, new_id
-from app.money import FiatAmount, MoneyError, normalize_currency
+from app.api.schemas import (
+    CheckoutSessionCreate,
+    CheckoutSessionListParams,
+    EmptyParams,
+    LineItemCreate,
+    LineItemListParams,
+    PriceData,
+)
+from app.line_items import line_item_object
+from app.models import CheckoutSession, LineItem, Merchant, new_id
+from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.payments import PaymentRefused, check_session_options
 from app.sessions import payment_in_flight
@@ -23,17 +34,80 @@ from app.states import ConcurrentTransition, EventType, SessionStatus, transitio
 blueprint = Blueprint("checkout_sessions", __name__)
 
 
-def _fiat_amount(params: CheckoutSessionCreate) -> FiatAmount:
-    if (params.amount_fiat is None) == (params.amount_fiat_cents is None):
+@dataclass(frozen=True, slots=True)
+class RequestedCurrency:
+    """The session's currency as the request named it, and under which parameter."""
+
+    code: str
+    param: str  # "fiat_currency", or Stripe's name "currency"
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    """One line item, checked, in minor units of the session's currency."""
+
+    name: str
+    description: str | None
+    unit_amount: int
+    quantity: int
+
+    @property
+    def amount_total(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+def _requested_currency(params: CheckoutSessionCreate) -> RequestedCurrency | None:
+    """`fiat_currency` or its alias `currency`; both only if they agree."""
+    named: list[RequestedCurrency] = []
+    for param in ("fiat_currency", "currency"):
+        value = getattr(params, param)
+        if value is None:
+            continue
+        try:
+            named.append(RequestedCurrency(normalize_currency(value), param))
+        except MoneyError as error:
+            raise invalid_request(error.code, str(error), param) from None
+    if len(named) == 2 and named[0].code != named[1].code:
         raise invalid_request(
-            "parameter_missing" if params.amount_fiat is None else "parameters_exclusive",
-            "Give exactly one of amount_fiat (decimal string) or amount_fiat_cents (integer).",
-            "amount_fiat",
+            "parameters_exclusive",
+            "currency is Stripe's name for fiat_currency: give one of them, not two different "
+            f"currencies ({named[0].code} and {named[1].code}).",
+            "currency",
         )
-    try:
-        currency = normalize_currency(params.currency)
-    except MoneyError as error:
-        raise invalid_request(error.code, str(error), "currency") from None
+    return named[0] if named else None
+
+
+def _check_one_amount_source(params: CheckoutSessionCreate) -> None:
+    given = [
+        name
+        for name in ("amount_fiat", "amount_fiat_cents", "line_items")
+        if getattr(params, name) is not None
+    ]
+    if len(given) != 1:
+        raise invalid_request(
+            "parameters_exclusive" if given else "parameter_missing",
+            "Give exactly one of amount_fiat (decimal string), amount_fiat_cents (integer) "
+            "or line_items.",
+            given[0] if given else "amount_fiat",
+        )
+
+
+def _fiat_amount(params: CheckoutSessionCreate) -> tuple[FiatAmount, list[PricedLine]]:
+    """The session's amount, and its line items when it was given as line items."""
+    _check_one_amount_source(params)
+    requested = _requested_currency(params)
+    if params.line_items is not None:
+        return _line_items_total(params.line_items, requested)
+    if requested is None:
+        raise invalid_request(
+            "parameter_missing",
+            "Missing required param: fiat_currency (ISO 4217, e.g. EUR).",
+            "fiat_currency",
+        )
+    return _amount_in(params, requested.code), []
+
+
+def _amount_in(params: CheckoutSessionCreate, currency: str) -> FiatAmount:
     try:
         if params.amount_fiat is not None:
             return FiatAmount.parse(params.amount_fiat, currency)
@@ -42,6 +116,88 @@ def _fiat_amount(params: CheckoutSessionCreate) -> FiatAmount:
     except MoneyError as error:
         param = "amount_fiat" if params.amount_fiat is not None else "amount_fiat_cents"
         raise invalid_request(error.code, str(error), param) from None
+
+
+def _line_items_total(
+    items: list[LineItemCreate], requested: RequestedCurrency | None
+) -> tuple[FiatAmount, list[PricedLine]]:
+    """Σ unit_amount × quantity, in the one currency every item (and the session) names."""
+    currency = requested
+    lines = []
+    for index, item in enumerate(items):
+        prefix = f"line_items[{index}][price_data]"
+        try:
+            item_currency = normalize_currency(item.price_data.currency)
+        except MoneyError as error:
+            raise invalid_request(error.code, str(error), f"{prefix}[currency]") from None
+        if currency is None:
+            currency = RequestedCurrency(item_currency, f"{prefix}[currency]")
+        elif item_currency != currency.code:
+            raise invalid_request(
+                "currency_mismatch",
+                f"{prefix}[currency] is {item_currency} but {currency.param} is "
+                f"{currency.code}: a session and all its line items share one currency.",
+                f"{prefix}[currency]",
+            )
+        product = item.price_data.product_data
+        lines.append(
+            PricedLine(
+                name=product.name,
+                description=product.description,
+                unit_amount=_unit_amount(item.price_data, prefix),
+                quantity=item.quantity,
+            )
+        )
+    assert currency is not None  # line_items has at least one item
+    try:
+        total = FiatAmount.checked(sum(line.amount_total for line in lines), currency.code)
+    except MoneyError as error:
+        raise invalid_request(error.code, f"The line items' total: {error}", "line_items") from None
+    return total, lines
+
+
+def _unit_amount(price: PriceData, prefix: str) -> int:
+    """`unit_amount`, or `unit_amount_decimal` when it is a whole number of minor units."""
+    if (price.unit_amount is None) == (price.unit_amount_decimal is None):
+        raise invalid_request(
+            "parameter_missing" if price.unit_amount is None else "parameters_exclusive",
+            "Give exactly one of unit_amount (integer minor units) or unit_amount_decimal.",
+            f"{prefix}[unit_amount]",
+        )
+    if price.unit_amount is not None:
+        return price.unit_amount
+    assert price.unit_amount_decimal is not None
+    param = f"{prefix}[unit_amount_decimal]"
+    text = price.unit_amount_decimal
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise invalid_request(
+            "amount_invalid", f"{text!r} is not a decimal number.", param
+        ) from None
+    if not value.is_finite() or value < 0 or value.adjusted() > 15:
+        raise invalid_request(
+            "parameter_out_of_range",
+            f"{param} must be a number from 0 to {MAX_AMOUNT_FIAT_CENTS}.",
+            param,
+        )
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if exponent < 0 and any(digits[len(digits) + exponent :]):
+        # The total is charged in whole minor units; a fraction of a cent cannot be paid.
+        raise invalid_request(
+            "amount_precision_invalid",
+            f"{param} must be a whole number of minor units (e.g. cents); {text!r} is not.",
+            param,
+        )
+    units = int(value)
+    if units > MAX_AMOUNT_FIAT_CENTS:
+        raise invalid_request(
+            "parameter_out_of_range",
+            f"{param} must be a number from 0 to {MAX_AMOUNT_FIAT_CENTS}.",
+            param,
+        )
+    return units
 
 
 def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -> None:
@@ -53,9 +209,11 @@ def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -
 
 
 async def _check_payment_options(
-    params: CheckoutSessionCreate, merchant: Merchant, livemode: bool
+    params: CheckoutSessionCreate, merchant: Merchant, livemode: bool, fiat_currency: str
 ) -> None:
-    """Networks and currencies must be enabled, in the mode, and payable to the merchant."""
+    """Networks and currencies must be enabled, in the mode, and payable to the merchant.
+    `fiat_currency` is the session's (upper case), from fiat_currency, currency or the
+    line items."""
     try:
         await check_session_options(
             merchant,
@@ -76,31 +234,55 @@ async def create_checkout_session() -> Response:
 async def _create_checkout_session() -> Response:
     caller = current_caller()
     params = validate(CheckoutSessionCreate, await body_params())
-    amount = _fiat_amount(params)
+    amount, lines = _fiat_amount(params)
     _require_https_in_live_mode(params, caller.livemode)
-    await _check_payment_options(params, caller.merchant, caller.livemode)
+    await _check_payment_options(params, caller.merchant, caller.livemode, amount.currency)
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")
-    session = await CheckoutSession.create(
-        id=session_id,
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        status=SessionStatus.OPEN,
-        amount_fiat_cents=amount.minor_units,
-        fiat_currency=amount.currency,
-        allowed_crypto_currencies=list(dict.fromkeys(params.allowed_crypto_currencies)),
-        allowed_networks=list(dict.fromkeys(params.allowed_networks)),
-        checkout_url=f"{settings.base_url}/checkout/{session_id}",
-        success_url=params.success_url,
-        cancel_url=params.cancel_url,
-        customer_email=params.customer_email,
-        client_reference_id=params.client_reference_id,
-        metadata=params.metadata,
-        expires_at=now + dt.timedelta(seconds=params.expires_in),
-        created_at=now,
-        updated_at=now,
-    )
+    # The session and its line items together or not at all: a session whose amount is
+    # the total of items it does not have would show the shopper a bill without its lines.
+    async with in_transaction() as connection:
+        session = await CheckoutSession.create(
+            id=session_id,
+            merchant_id=caller.merchant_id,
+            livemode=caller.livemode,
+            status=SessionStatus.OPEN,
+            mode=params.mode,
+            locale=params.locale,
+            amount_fiat_cents=amount.minor_units,
+            fiat_currency=amount.currency,
+            allowed_crypto_currencies=list(dict.fromkeys(params.allowed_crypto_currencies)),
+            allowed_networks=list(dict.fromkeys(params.allowed_networks)),
+            checkout_url=f"{settings.base_url}/checkout/{session_id}",
+            success_url=params.success_url,
+            cancel_url=params.cancel_url,
+            customer_email=params.customer_email,
+            client_reference_id=params.client_reference_id,
+            metadata=params.metadata,
+            expires_at=now + dt.timedelta(seconds=params.expires_in),
+            created_at=now,
+            updated_at=now,
+            using_db=connection,
+        )
+        if lines:
+            await LineItem.bulk_create(
+                [
+                    LineItem(
+                        id=new_id("li"),
+                        session_id=session_id,
+                        position=position,
+                        name=line.name,
+                        description=line.description,
+                        currency=amount.currency,
+                        unit_amount=line.unit_amount,
+                        quantity=line.quantity,
+                        amount_total=line.amount_total,
+                    )
+                    for position, line in enumerate(lines)
+                ],
+                using_db=connection,
+            )
     return json_response(checkout_session_object(session))
 
 
@@ -121,6 +303,53 @@ async def list_checkout_sessions() -> Response:
         query = query.filter(status=params.status)
     page = await paginate(query, params, "/v1/checkout/sessions", checkout_session_object)
     return json_response(page)
+
+
+@blueprint.get("/checkout/sessions/<session_id>/line_items")
+async def list_line_items(session_id: str) -> Response:
+    """What the session sells, in the order given at creation (Stripe's list of items)."""
+    await authenticate()
+    params = validate(LineItemListParams, query_params())
+    session = await owned_by_caller(CheckoutSession, session_id, "checkout session")
+    return json_response(
+        await _line_items_page(session, params, f"/v1/checkout/sessions/{session.id}/line_items")
+    )
+
+
+async def _line_items_page(
+    session: CheckoutSession, params: LineItemListParams, url: str
+) -> dict[str, object]:
+    """Cursor pagination by position (line items have no times of their own); the cursor
+    must be an item of this session."""
+    if params.starting_after and params.ending_before:
+        raise invalid_request(
+            "parameters_exclusive",
+            "starting_after and ending_before cannot be used together.",
+            "ending_before",
+        )
+    query = LineItem.filter(session_id=session.id)
+    cursor_id = params.starting_after or params.ending_before
+    backwards = params.ending_before is not None
+    if cursor_id:
+        cursor = await query.filter(id=cursor_id).first()
+        if cursor is None:
+            param = "ending_before" if backwards else "starting_after"
+            raise invalid_request("resource_missing", f"No such line item: '{cursor_id}'", param)
+        if backwards:
+            query = query.filter(position__lt=cursor.position)
+        else:
+            query = query.filter(position__gt=cursor.position)
+    rows = await query.order_by("-position" if backwards else "position").limit(params.limit + 1)
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    if backwards:
+        rows.reverse()
+    return {
+        "object": "list",
+        "url": url,
+        "has_more": has_more,
+        "data": [line_item_object(row) for row in rows],
+    }
 
 
 @blueprint.post("/checkout/sessions/<session_id>/expire")

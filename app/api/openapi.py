@@ -18,6 +18,8 @@ from app.api.schemas import (
     EventListParams,
     EventObject,
     EventResend,
+    LineItemList,
+    LineItemListParams,
     ListParams,
     NetworkList,
     PaymentCreate,
@@ -34,6 +36,7 @@ _COMPONENT_MODELS: list[type[BaseModel]] = [
     CheckoutSessionCreate,
     CheckoutSessionObject,
     CheckoutSessionList,
+    LineItemList,
     ErrorEnvelope,
     PaymentCreate,
     PaymentObject,
@@ -99,8 +102,14 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
                     "schema": {
                         "type": "object",
                         "additionalProperties": False,
+                        # Unix seconds or an ISO 8601 time ("2025-11-23T13:05:00Z").
                         "properties": {
-                            op: {"type": "integer", "minimum": 0, "maximum": 253402300799}
+                            op: {
+                                "anyOf": [
+                                    {"type": "integer", "minimum": 0, "maximum": 253402300799},
+                                    {"type": "string", "format": "date-time"},
+                                ]
+                            }
                             for op in ("gt", "gte", "lt", "lte")
                         },
                     },
@@ -267,6 +276,16 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "RetrieveCheckoutSession",
                     "parameters": [_SESSION_ID],
                     "responses": {"200": _json(CheckoutSessionObject, "The session"), **_ERRORS},
+                },
+            },
+            "/v1/checkout/sessions/{session_id}/line_items": {
+                "get": {
+                    "operationId": "ListCheckoutSessionLineItems",
+                    "parameters": [_SESSION_ID, *_query_parameters(LineItemListParams)],
+                    "responses": {
+                        "200": _json(LineItemList, "A page of the session's line items"),
+                        **_ERRORS,
+                    },
                 },
             },
             "/v1/checkout/sessions/{session_id}/expire": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -16,10 +17,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.states import SessionStatus, WebhookDeliveryStatus, WebhookEndpointStatus
+from app.i18n import SUPPORTED_LOCALES
+from app.money import MAX_AMOUNT_FIAT_CENTS
+from app.objects import MAX_UNIX_TIME
+from app.states import (
+    PaymentStatus,
+    SessionStatus,
+    WebhookDeliveryStatus,
+    WebhookEndpointStatus,
+)
 from app.webhooks.outbox import event_type_pattern_valid
-
-MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def _integer_from_form(value: Any) -> Any:
@@ -107,18 +114,113 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+CurrencyCode = Annotated[str, Field(strict=True, min_length=3, max_length=3)]
+MAX_LINE_ITEMS = 100
+
+
+class ProductData(Params):
+    """What a line item sells (`line_items[i][price_data][product_data]`)."""
+
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=250)] = Field(
+        description="Shown to the shopper; the line item's `description` in responses."
+    )
+    description: Annotated[str, Field(strict=True, max_length=500)] | None = None
+
+
+class PriceData(Params):
+    """A line item's price (`line_items[i][price_data]`), in minor units like Stripe's."""
+
+    currency: CurrencyCode = Field(
+        description="ISO 4217 code; the same for every item, and fiat_currency if given."
+    )
+    unit_amount: FormInt | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_AMOUNT_FIAT_CENTS,
+        description="Integer price of one unit in the currency's minor unit (1250 = 12.50 GBP).",
+    )
+    unit_amount_decimal: Annotated[str, Field(strict=True, max_length=40)] | None = Field(
+        default=None,
+        description='The same as a decimal string of minor units ("1250"); it must be whole. '
+        "Give unit_amount or unit_amount_decimal.",
+    )
+    product_data: ProductData
+
+
+class LineItemCreate(Params):
+    """One element of `line_items` on `POST /v1/checkout/sessions`."""
+
+    price_data: PriceData
+    quantity: FormInt = Field(ge=1, le=9999)
+
+
+def _check_mode(value: str) -> str:
+    if value != "payment":
+        raise PydanticCustomError(
+            "mode_unsupported",
+            'Only mode "payment" is supported (one-time payments; no subscriptions or setup).',
+        )
+    return value
+
+
+def _normalize_locale(value: str) -> str:
+    """ "auto", or a supported language: "de", "DE", "de-CH" and "de_CH" are stored as "de"."""
+    text = value.strip()
+    if text.lower() == "auto":
+        return "auto"
+    match = re.fullmatch(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{2,8})?", text)
+    if match is None or match.group(1).lower() not in SUPPORTED_LOCALES:
+        raise PydanticCustomError(
+            "locale_unsupported",
+            "Unsupported locale {value!r}: use auto or one of {supported} (a region such as "
+            "de-CH is accepted and its language used).",
+            {"value": value, "supported": ", ".join(SUPPORTED_LOCALES)},
+        )
+    return match.group(1).lower()
+
+
 class CheckoutSessionCreate(Params):
     """Body of `POST /v1/checkout/sessions`."""
 
     amount_fiat: Annotated[str, Field(strict=True, max_length=40)] | None = Field(
         default=None,
-        description='Decimal string in the currency, e.g. "50.00". Or amount_fiat_cents.',
+        description='Decimal string in the currency, e.g. "50.00". '
+        "Or amount_fiat_cents, or line_items.",
     )
     amount_fiat_cents: FormInt | None = Field(
-        default=None, description="Integer amount in the currency's minor unit. Or amount_fiat."
+        default=None,
+        description="Integer amount in the currency's minor unit. Or amount_fiat, or line_items.",
     )
-    currency: Annotated[str, Field(strict=True, min_length=3, max_length=3)] = Field(
-        description="ISO 4217 code, upper or lower case."
+    line_items: list[LineItemCreate] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LINE_ITEMS,
+        description="What is sold; the amount is their total. Or amount_fiat(_cents).",
+    )
+    fiat_currency: CurrencyCode | None = Field(
+        default=None,
+        description="ISO 4217 code, upper or lower case. Optional with line_items (theirs).",
+    )
+    currency: CurrencyCode | None = Field(
+        default=None, description="Stripe's name for fiat_currency; give either."
+    )
+    mode: Annotated[
+        str,
+        Field(strict=True, max_length=16, json_schema_extra={"enum": ["payment"]}),
+        AfterValidator(_check_mode),
+    ] = "payment"
+    locale: Annotated[
+        str,
+        Field(
+            strict=True,
+            max_length=16,
+            json_schema_extra={"examples": ["auto", *SUPPORTED_LOCALES]},
+        ),
+        AfterValidator(_normalize_locale),
+    ] = Field(
+        default="auto",
+        description="The checkout page's language: auto (the shopper's Accept-Language) or "
+        f"one of {', '.join(SUPPORTED_LOCALES)}.",
     )
     allowed_crypto_currencies: list[CryptoSymbol] = Field(min_length=1, max_length=32)
     allowed_networks: list[NetworkKey] = Field(min_length=1, max_length=32)
@@ -136,11 +238,43 @@ class EmptyParams(Params):
     """An endpoint that takes no parameters."""
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _unix_from_time(value: Any) -> Any:
+    """A `created` bound: Unix seconds, or an ISO 8601 time as the API shows them.
+
+    "2025-11-23T13:05:00Z", with an offset ("+01:00") or fractional seconds; a time without
+    an offset is UTC. Bounds compare whole seconds, like the timestamps objects carry, so a
+    fraction is dropped. Integer arithmetic keeps year 9999's last second exact.
+    """
+    value = _integer_from_form(value)
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise PydanticCustomError(
+            "parameter_invalid_timestamp",
+            "Use Unix seconds or an ISO 8601 time such as 2025-11-23T13:05:00Z.",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return (moment - _EPOCH) // dt.timedelta(seconds=1)
+
+
+CreatedBound = Annotated[
+    int,
+    BeforeValidator(_unix_from_time),
+    Field(strict=True, ge=0, le=MAX_UNIX_TIME),
+]
+
+
 class CreatedRange(Params):
-    gt: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
-    gte: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
-    lt: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
-    lte: FormInt | None = Field(default=None, ge=0, le=MAX_UNIX_TIME)
+    gt: CreatedBound | None = None
+    gte: CreatedBound | None = None
+    lt: CreatedBound | None = None
+    lte: CreatedBound | None = None
 
 
 def _exact_created(value: Any) -> Any:
@@ -166,7 +300,25 @@ class CheckoutSessionListParams(ListParams):
     status: SessionStatus | None = None
 
 
+class LineItemListParams(Params):
+    """`GET /v1/checkout/sessions/{id}/line_items`: pages in the items' order (no `created`)."""
+
+    limit: FormInt = Field(default=10, ge=1, le=100)
+    starting_after: ObjectId | None = None
+    ending_before: ObjectId | None = None
+
+
 # ---- response shapes (documentation and schema checks; objects.py builds the values) ----
+
+
+IsoTime = Annotated[
+    str,
+    Field(
+        pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+        description='ISO 8601 UTC, whole seconds: "2025-11-23T13:05:00Z".',
+        examples=["2025-11-23T13:05:00Z"],
+    ),
+]
 
 
 class CheckoutSessionObject(BaseModel):
@@ -174,20 +326,23 @@ class CheckoutSessionObject(BaseModel):
     object: Literal["checkout.session"]
     livemode: bool
     status: SessionStatus
-    amount_fiat: str
-    amount_fiat_cents: int
-    currency: str
+    mode: Literal["payment"]
+    amount_fiat: str = Field(description='Decimal string in the currency, e.g. "50.00".')
+    amount_fiat_cents: int = Field(description="Integer amount in the currency's minor unit.")
+    fiat_currency: str = Field(description="ISO 4217 code, upper case.")
     allowed_crypto_currencies: list[str]
     allowed_networks: list[str]
     payment_id: str | None
-    checkout_url: str
     success_url: str
     cancel_url: str
     customer_email: str | None
     client_reference_id: str | None
     metadata: dict[str, str]
-    expires_at: int
-    created: int
+    locale: str = Field(description='The checkout page\'s language: "auto" or a locale code.')
+    checkout_url: str
+    expires_at: IsoTime
+    created_at: IsoTime
+    updated_at: IsoTime
 
 
 class CheckoutSessionList(BaseModel):
@@ -286,7 +441,7 @@ class WebhookEndpointObject(BaseModel):
     metadata: dict[str, str]
     status: WebhookEndpointStatus
     disabled_reason: str | None
-    created: int
+    created_at: IsoTime
     secret: str | None = Field(default=None, description="Only when created or rotated.")
 
 
@@ -312,9 +467,13 @@ class EventObject(BaseModel):
     id: str
     object: Literal["event"]
     type: str
-    created: int
+    created_at: IsoTime
     livemode: bool
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(
+        description="`object` (the object as it was); payment.* events add `payment` and "
+        "`checkout_session` (id, status, metadata, client_reference_id); checkout.session.* "
+        "events add `checkout_session`."
+    )
     request: EventRequest
 
 
@@ -327,7 +486,7 @@ class EventList(BaseModel):
 
 class WebhookAttemptObject(BaseModel):
     attempt: int
-    started: int
+    started_at: IsoTime
     duration_ms: int
     status_code: int | None
     error: str | None
@@ -342,12 +501,12 @@ class WebhookDeliveryObject(BaseModel):
     endpoint: str
     status: WebhookDeliveryStatus
     attempt_count: int
-    next_attempt_at: int | None
+    next_attempt_at: IsoTime | None
     last_status_code: int | None
     last_error: str | None
     attempts: list[WebhookAttemptObject]
-    created: int
-    completed: int | None
+    created_at: IsoTime
+    completed_at: IsoTime | None
 
 
 class WebhookDeliveryList(BaseModel):
@@ -367,10 +526,20 @@ class PaymentCreate(Params):
     crypto_currency: CryptoSymbol = Field(description="Token or coin symbol.")
 
 
+class PaymentListParams(ListParams):
+    """Query of `GET /v1/payments`."""
+
+    status: PaymentStatus | None = None
+    checkout_session: ObjectId | None = Field(
+        default=None, description="Only this checkout session's payments (its id)."
+    )
+    network: NetworkKey | None = Field(default=None, description="Only payments on this network.")
+
+
 class PaymentQuote(BaseModel):
     rate: str = Field(description="Price of one crypto unit in the fiat currency (decimal).")
     source: str
-    at: int | None
+    at: IsoTime | None
 
 
 class PaymentApprove(BaseModel):
@@ -387,7 +556,7 @@ class PaymentObject(BaseModel):
     session: str
     amount_fiat: str
     amount_fiat_cents: int
-    currency: str
+    fiat_currency: str = Field(description="ISO 4217 code, upper case.")
     amount_crypto: str = Field(description="Exact decimal string of the crypto amount.")
     amount_base_units: str = Field(description="Integer base units, as a string (> 2^53).")
     crypto_currency: str
@@ -415,12 +584,28 @@ class PaymentObject(BaseModel):
     approve: PaymentApprove | None
     eip681_uri: str
     min_confirmations: int
-    expires_at: int = Field(description="Intent deadline (chain time, unix seconds).")
+    expires_at: IsoTime = Field(description="Intent deadline, in the chain's time.")
     tx_hash: str | None
     block_number: int | None
     payer: str | None
     confirmations: int
-    created: int
+    created_at: IsoTime
+    updated_at: IsoTime
+
+
+class PaymentCreated(BaseModel):
+    """Answer of `POST /v1/checkout/sessions/{id}/payments`."""
+
+    payment: PaymentObject = Field(
+        description="The session's payment on the option: new, or the pending one still valid."
+    )
+
+
+class PaymentList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[PaymentObject]
 
 
 class NetworkWatcher(BaseModel):
@@ -474,3 +659,35 @@ class NetworkList(BaseModel):
     url: str
     has_more: bool
     data: list[NetworkObject]
+
+
+# ---- line items (GET /v1/checkout/sessions/{id}/line_items) ----
+
+
+class LineItemProductData(BaseModel):
+    name: str
+    description: str | None
+
+
+class LineItemPrice(BaseModel):
+    unit_amount: int = Field(description="Price of one unit in the currency's minor unit.")
+    currency: str
+    product_data: LineItemProductData
+
+
+class LineItemObject(BaseModel):
+    id: str
+    object: Literal["item"]
+    description: str = Field(description="The product's name (Stripe's convention).")
+    quantity: int
+    currency: str = Field(description="Upper-case ISO 4217, like the session's fiat_currency.")
+    amount_subtotal: int
+    amount_total: int = Field(description="unit_amount × quantity, in minor units.")
+    price: LineItemPrice
+
+
+class LineItemList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[LineItemObject]

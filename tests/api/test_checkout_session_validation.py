@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_error, session_body
+from tests.api.helpers import assert_error, session_body, unix_time
 from tests.conftest import MerchantKeys
 
 INVALID = "invalid_request_error"
@@ -54,7 +54,7 @@ CASES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ),
     ("unknown currency", {"currency": "XYZ"}, "currency_invalid", "currency"),
     ("currency too long", {"currency": "EURO"}, "parameter_invalid_string", "currency"),
-    ("currency missing", {"currency": None}, "parameter_missing", "currency"),
+    ("currency missing", {"currency": None}, "parameter_missing", "fiat_currency"),
     (
         "empty crypto list",
         {"allowed_crypto_currencies": []},
@@ -167,7 +167,7 @@ async def test_exponent_aware_amounts(
     session = await response.get_json()
     assert response.status_code == 200, session
     assert (session["amount_fiat_cents"], session["amount_fiat"]) == (cents, shown)
-    assert session["currency"] == currency.lower()
+    assert session["fiat_currency"] == currency.upper()
 
 
 async def test_amount_in_minor_units(client, merchant: MerchantKeys) -> None:
@@ -231,7 +231,7 @@ async def test_form_encoded_body_with_brackets(client, merchant: MerchantKeys) -
     assert response.status_code == 200, session
     assert session["allowed_crypto_currencies"] == ["ETH", "USDC"]
     assert session["metadata"] == {"order_id": "42"}
-    assert session["expires_at"] - session["created"] == 600
+    assert unix_time(session["expires_at"]) - unix_time(session["created_at"]) == 600
 
 
 async def test_unknown_route_and_method_use_the_envelope(client, merchant: MerchantKeys) -> None:

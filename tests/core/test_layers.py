@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     # 1 domain: the rules and the services the delivery layer calls.
     "app.states": DOMAIN,  # transition(), the only status writer, and the event vocabulary
     "app.objects": DOMAIN,  # API object snapshots, stored with events by transition()
+    "app.line_items": DOMAIN,  # line items' API objects and page rows (beside app.objects)
     "app.quotes": DOMAIN,  # price quotes from price-source plugins
     "app.plugins": DOMAIN,  # plugin manager and startup registry (uses quotes' built-ins)
     "app.keys": DOMAIN,  # API key issuing and lookup
