@@ -7,14 +7,17 @@ network plugin turns them into its own references and wallet instructions.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app.models import CheckoutSession, Merchant, Payment, SessionNonce, new_id
+from app.models import CheckoutSession, Event, Merchant, Payment, SessionNonce, new_id
 from app.money import FiatAmount
 from app.networks import (
+    Block,
     Network,
     PaymentTerms,
     Registry,
@@ -24,8 +27,16 @@ from app.networks import (
     current_registry,
 )
 from app.plugins import notify_payment_status_changed
-from app.quotes import QuoteUnavailable, crypto_units_for
-from app.states import EventType, PaymentStatus, SessionStatus, record_event, utcnow
+from app.quotes import QuoteBook, QuoteUnavailable, token_units_for
+from app.states import (
+    ConcurrentTransition,
+    EventType,
+    PaymentStatus,
+    SessionStatus,
+    record_event,
+    transition,
+    utcnow,
+)
 
 log = logging.getLogger("kassa.payments")
 
@@ -158,6 +169,39 @@ def fee_for(amount: int, basis_points: int) -> int:
     return -((-amount * basis_points) // 10_000)
 
 
+# A pending payment for the same option with at least this much of its window left is
+# answered again instead of a new one: a second press of Pay, or the page and the merchant
+# both asking, get the payment the shopper may already be paying.
+REUSE_MIN_SECONDS = 60
+# Rounds of "prepare, then point the session at it" when another request keeps changing the
+# session's payment between the two (each round re-reads it).
+_CREATE_ATTEMPTS = 3
+# Nothing of the payment was seen on chain: no transaction, no money at its deposit address.
+# Only such a payment may be expired early, when a new one replaces it.
+_NOTHING_SEEN: dict[str, Any] = {"tx_hash": None, "transfer_in_flight": False, "amount_received": 0}
+
+
+def _seen(payment: Payment) -> bool:
+    return (
+        payment.tx_hash is not None
+        or payment.transfer_in_flight
+        or int(payment.amount_received or 0) > 0
+    )
+
+
+def _reusable(
+    payment: Payment | None, network_key: str, symbol: str, chain_now: int, remaining: int
+) -> bool:
+    """The session's current payment still serves (network, symbol): pending, and either
+    money for it is on the way or its quote has enough of its window left to be paid."""
+    if payment is None or payment.status != PaymentStatus.PENDING:
+        return False
+    if (payment.network, payment.crypto_currency) != (network_key, symbol):
+        return False
+    # Near the session's end a new payment could not get a longer window than this one.
+    return _seen(payment) or payment.deadline >= chain_now + min(REUSE_MIN_SECONDS, remaining)
+
+
 async def create_payment(
     session: CheckoutSession,
     network_key: str,
@@ -165,20 +209,20 @@ async def create_payment(
     *,
     request_id: str | None = None,
 ) -> Payment:
-    """Create a pending payment for `session` on (network, crypto currency).
+    """The session's pending payment on (network, crypto currency), created if needed.
 
-    Locks a quote, has the network prepare the payment (references, authorization, wallet
-    request), then points the session's `payment_id` at it and appends `payment.created` in
-    one transaction.
+    The session's current payment is answered again while it serves the same option
+    (`_reusable`). Otherwise a new one is made: a locked quote, the network's preparation
+    (references, authorization, wallet request), then one transaction points the session's
+    `payment_id` at it, appends `payment.created`, and expires the payment it replaces
+    (`payment.expired`) unless something of that one was seen on chain (then it stays
+    pending, so the watcher can still confirm it). The session row is updated only if its
+    `payment_id` is still the one read here, so simultaneous requests end with one payment.
     """
     registry = current_registry()
-    settings = registry.settings
     symbol = crypto_currency.strip().upper()
     if session.status != SessionStatus.OPEN:
-        raise PaymentRefused(
-            "checkout_session_not_open",
-            f"The checkout session is {session.status}; only open sessions take payments.",
-        )
+        raise _not_open(session.status)
     if network_key not in session.allowed_networks:
         raise PaymentRefused(
             "network_not_allowed",
@@ -195,21 +239,70 @@ async def create_payment(
     network, token, recipient = payable_token(
         registry, session.livemode, network_key, symbol, merchant.payout_addresses
     )
-    now = utcnow()
-    remaining = int((session.expires_at - now).total_seconds())
-    if remaining <= 0:
-        raise PaymentRefused("checkout_session_expired", "The checkout session has expired.")
+    for _ in range(_CREATE_ATTEMPTS):
+        current_id = await _open_session_payment_id(session)
+        now = utcnow()
+        remaining = int((session.expires_at - now).total_seconds())
+        if remaining <= 0:
+            raise PaymentRefused("checkout_session_expired", "The checkout session has expired.")
+        try:
+            head = await network.head()
+        except RpcError:
+            raise network_unreachable(network_key) from None
+        # Deadlines are compared with block timestamps: count from chain time.
+        chain_now = max(head.timestamp, int(now.timestamp()))
+        current = await Payment.get_or_none(id=current_id) if current_id else None
+        if _reusable(current, network_key, token.symbol, chain_now, remaining):
+            assert current is not None
+            return current
+        payment = await _prepare(session, network, token, recipient, head, now, remaining)
+        if await _point_session_at(session, payment, current_id, current, request_id):
+            return payment
+    raise PaymentRefused(
+        "checkout_session_busy",
+        "The checkout session's payment changed while this one was prepared; retry.",
+        status=409,
+    )
+
+
+async def _open_session_payment_id(session: CheckoutSession) -> str | None:
+    """The session's `payment_id` as stored now (also copied to `session`); refused unless
+    the session is still open."""
+    row = await CheckoutSession.get(id=session.id).only("id", "status", "payment_id")
+    if row.status != SessionStatus.OPEN:
+        raise _not_open(row.status)
+    session.payment_id = row.payment_id
+    return row.payment_id
+
+
+def _not_open(status: str) -> PaymentRefused:
+    return PaymentRefused(
+        "checkout_session_not_open",
+        f"The checkout session is {status}; only open sessions take payments.",
+    )
+
+
+async def _prepare(
+    session: CheckoutSession,
+    network: Network,
+    token: Token,
+    recipient: str,
+    head: Block,
+    now: dt.datetime,
+    remaining: int,
+) -> Payment:
+    """A new payment (not saved yet): the locked quote, the core's terms, the network's
+    preparation of them."""
+    registry = current_registry()
+    settings = registry.settings
+    network_key = network.key
+    symbol = token.symbol
     fiat = FiatAmount(session.amount_fiat_cents, session.fiat_currency)
     try:
         quote = await registry.quote_book.quote(symbol, fiat.currency, now)
     except QuoteUnavailable as error:
         raise PaymentRefused("quote_unavailable", str(error), "crypto_currency", 503) from None
-    amount = crypto_units_for(fiat, quote.rate, token.decimals)
-    try:
-        head = await network.head()
-    except RpcError:
-        raise network_unreachable(network_key) from None
-    # Deadlines are compared with block timestamps: count from chain time.
+    amount = token_units_for(fiat, quote.rate, token)  # rounded up to its display precision
     chain_now = max(head.timestamp, int(now.timestamp()))
     deadline = chain_now + min(remaining, settings.payment_window_seconds)
     network_settings = settings.networks.get(network_key)
@@ -262,26 +355,58 @@ async def create_payment(
         created_at=now,
         updated_at=now,
     )
-    pm = registry.pm
-    confirmations = pm.hook.min_confirmations(network=network, token=token, amount=amount)
+    confirmations = registry.pm.hook.min_confirmations(network=network, token=token, amount=amount)
     payment.min_confirmations = int(confirmations)
+    return payment
+
+
+async def _point_session_at(
+    session: CheckoutSession,
+    payment: Payment,
+    expected_id: str | None,
+    replaced: Payment | None,
+    request_id: str | None,
+) -> bool:
+    """Save `payment` and make it the session's, if the session is still open and its
+    `payment_id` is still `expected_id`; False (nothing written) when another request
+    changed it first. The replaced payment is expired in the same transaction unless
+    something of it was seen (checked in the UPDATE itself, so a transaction the watcher
+    records meanwhile keeps it pending)."""
+    notifications: list[tuple[Payment, Event]] = []
     async with in_transaction() as conn:
+        # PostgreSQL: a concurrent twin's UPDATE waits for this row lock, then finds
+        # payment_id changed and updates nothing. SQLite: transactions run one at a time.
         updated = (
-            await CheckoutSession.filter(id=session.id, status=SessionStatus.OPEN)
+            await CheckoutSession.filter(
+                id=session.id, status=SessionStatus.OPEN, payment_id=expected_id
+            )
             .using_db(conn)
-            .update(payment_id=payment.id, updated_at=now)
+            .update(payment_id=payment.id, updated_at=payment.updated_at)
         )
         if updated != 1:
-            raise PaymentRefused(
-                "checkout_session_not_open", "The checkout session is no longer open."
-            )
+            return False
         await payment.save(using_db=conn, force_create=True)
-        event = await record_event(
+        created = await record_event(
             payment, EventType.PAYMENT_CREATED, request_id=request_id, connection=conn
         )
+        notifications.append((payment, created))
+        if replaced is not None and replaced.status == PaymentStatus.PENDING:
+            try:
+                expired = await transition(
+                    replaced,
+                    PaymentStatus.EXPIRED,
+                    EventType.PAYMENT_EXPIRED,
+                    request_id=request_id,
+                    connection=conn,
+                    only_if=_NOTHING_SEEN,
+                )
+                notifications.append((replaced, expired))
+            except ConcurrentTransition:
+                log.info("payment %s was seen on chain: it stays pending", replaced.id)
     session.payment_id = payment.id
-    await notify_payment_status_changed(pm, payment, event)
-    return payment
+    for changed, event in notifications:
+        await notify_payment_status_changed(current_registry().pm, changed, event)
+    return True
 
 
 async def check_session_options(
@@ -300,3 +425,32 @@ async def check_session_options(
                 f"{symbol} is not payable on any of the allowed networks.",
                 "allowed_crypto_currencies",
             )
+
+
+def check_session_currency(
+    fiat_currency: str, networks: list[str], currencies: list[str], param: str = "fiat_currency"
+) -> None:
+    """At session creation: some enabled price source (or two, through a cross rate) can
+    price `fiat_currency` for at least one allowed token; else PaymentRefused
+    `currency_unsupported`, so the session fails now rather than at Pay.
+
+    Decided from what the sources declare they quote: no source is asked over the network.
+    """
+    registry = current_registry()
+    book = registry.quote_book
+    if not isinstance(book, QuoteBook):
+        book = QuoteBook(registry.price_sources, registry.settings.quote_cache_max_age_seconds)
+    symbols = [
+        symbol.upper()
+        for symbol in currencies
+        if any(registry.token(key, symbol) is not None for key in networks)
+    ]
+    if any(book.can_quote(symbol, fiat_currency) for symbol in symbols):
+        return
+    raise PaymentRefused(
+        "currency_unsupported",
+        f"No enabled price source can price {', '.join(symbols) or 'the allowed currencies'} "
+        f"in {fiat_currency}; choose another currency, or add a rate for {fiat_currency} "
+        "(fixed_rates, ecb_enabled or chainlink_feeds).",
+        param,
+    )

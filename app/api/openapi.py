@@ -23,6 +23,9 @@ from app.api.schemas import (
     ListParams,
     NetworkList,
     PaymentCreate,
+    PaymentCreated,
+    PaymentList,
+    PaymentListParams,
     PaymentObject,
     WebhookDeliveryList,
     WebhookEndpointCreate,
@@ -40,6 +43,8 @@ _COMPONENT_MODELS: list[type[BaseModel]] = [
     ErrorEnvelope,
     PaymentCreate,
     PaymentObject,
+    PaymentCreated,
+    PaymentList,
     NetworkList,
 ]
 _COMPONENT_MODELS += [
@@ -310,10 +315,21 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "200": _json(PaymentObject, "The new payment, ready for a wallet"),
+                        "200": _json(
+                            PaymentCreated,
+                            "The session's payment on this option, ready for a wallet: a new "
+                            "one, or its pending payment while that is still valid",
+                        ),
                         "503": _json(ErrorEnvelope, "No price or node available; retry"),
                         **_ERRORS,
                     },
+                },
+            },
+            "/v1/payments": {
+                "get": {
+                    "operationId": "ListPayments",
+                    "parameters": _query_parameters(PaymentListParams),
+                    "responses": {"200": _json(PaymentList, "A page of payments"), **_ERRORS},
                 },
             },
             "/v1/payments/{payment_id}": {

@@ -51,6 +51,16 @@ from app.checkout.state import (
 )
 from app.checkout.streams import StatusReading, StatusStreams, Subscription
 from app.config import Settings
+from app.i18n import (
+    DEFAULT_LOCALE,
+    current_locale,
+    gettext,
+    install_gettext,
+    lazy_gettext,
+    session_locale,
+    set_locale,
+    use_locale,
+)
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
@@ -75,7 +85,9 @@ SSE_POLL_SECONDS = 1.0
 SSE_MAX_SECONDS = 600.0  # the browser reconnects; bounded streams free server slots
 # A refused stream: the page polls /status meanwhile (static/checkout.js), so no hurry.
 SSE_REFUSED_RETRY_SECONDS = 30
-PREVIEW_LIMITED = "Too many price requests from your network: wait a few seconds and try again."
+PREVIEW_LIMITED = lazy_gettext(
+    "Too many price requests from your network: wait a few seconds and try again."
+)
 
 
 # ----------------------------------------------------------------------------- plumbing
@@ -90,7 +102,7 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _client_address() -> str:
+def shopper_address() -> str:
     """The shopper's address behind the operator's trusted proxies (see app/proxies.py)."""
     proxies: tuple[Any, ...] | None = current_app.config.get("KASSA_TRUSTED_PROXIES")
     if proxies is None:
@@ -99,9 +111,23 @@ def _client_address() -> str:
     return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
 
 
+@checkout.record_once
+def _install_translations(state: Any) -> None:
+    # One Jinja environment for every language: `_()` reads the locale of the render.
+    install_gettext(state.app.jinja_env)
+
+
+@checkout.before_request
+async def _source_language() -> None:
+    # English until `load_session` knows the session's language (and on a 404).
+    set_locale(DEFAULT_LOCALE)
+
+
 @checkout.after_request
 async def checkout_headers(response: Response) -> Response:
     set_csrf_cookie(response)
+    # A page's language follows the shopper's Accept-Language (a session's "auto" locale).
+    response.vary.add("Accept-Language")
     if is_htmx():
         # Fragments and full pages share URLs: caches must key on the header.
         response.vary.add("HX-Request")
@@ -121,6 +147,8 @@ async def load_session(session_id: str) -> CheckoutSession:
         abort(404)
     # The merchant's redirect origins are allowed as form targets (see the CSP docstring).
     g.csp_redirect_targets = (session.success_url, session.cancel_url)
+    # Everything rendered or said from here on is in the session's language.
+    set_locale(session_locale(session.locale, request.headers.get("Accept-Language")))
     return session
 
 
@@ -248,7 +276,7 @@ async def _closed_page(session: CheckoutSession) -> Response:
 
 
 async def _preview(session: CheckoutSession, option: PaymentOption) -> dict[str, Any]:
-    wait = await take(f"preview-ip:{_client_address()}", preview_limit(_settings()))
+    wait = await take(f"preview-ip:{shopper_address()}", preview_limit(_settings()))
     if wait:
         return {"error": PREVIEW_LIMITED, "retry_after": retry_after(wait)}
     try:
@@ -289,12 +317,12 @@ async def checkout_pay(session_id: str) -> Response:
     merchant = await Merchant.get(id=session.merchant_id)
     option = find_option(payment_options(session, merchant), form.get("option"))
     if option is None:
-        return await notice(session, "Choose a currency to pay with.", 400)
-    wait = await PaymentRateLimits.from_settings(_settings()).check(session.id, _client_address())
+        return await notice(session, gettext("Choose a currency to pay with."), 400)
+    wait = await PaymentRateLimits.from_settings(_settings()).check(session.id, shopper_address())
     if wait:
         return await notice(
             session,
-            "Too many payment attempts. Please wait a moment and try again.",
+            gettext("Too many payment attempts. Please wait a moment and try again."),
             429,
             retry_after=retry_after(wait),
         )
@@ -316,15 +344,37 @@ async def checkout_pay(session_id: str) -> Response:
     return html(body)
 
 
-def _payment_error_message(error: Exception | None) -> str:
-    message = getattr(error, "message", None)
-    if isinstance(message, str) and message:
-        return message
-    return "This payment could not be started. Please try again or choose another currency."
+# What a shopper reads for a refused payment in a language other than English (the API's
+# refusal messages, shown as they are on the English page, are English only).
+_REFUSAL_REASONS = {
+    "quote_unavailable": lazy_gettext(
+        "No price is available for this currency right now. Please try again in a moment or "
+        "choose another currency."
+    ),
+    "network_unreachable": lazy_gettext(
+        "The network cannot be reached right now. Please try again in a moment or choose "
+        "another currency."
+    ),
+    "checkout_session_expired": lazy_gettext("This checkout has expired."),
+    "checkout_session_not_open": lazy_gettext("This checkout is no longer open."),
+}
+
+
+def _payment_error_message(error: payments.PaymentRefused | None) -> str:
+    if isinstance(error, payments.PaymentRefused):
+        if current_locale() == DEFAULT_LOCALE and error.message:
+            return error.message
+        if error.code in _REFUSAL_REASONS:
+            return str(_REFUSAL_REASONS[error.code])
+    return gettext(
+        "This payment could not be started. Please try again or choose another currency."
+    )
 
 
 async def csrf_refused(session: CheckoutSession) -> Response:
-    return await notice(session, "This form has expired. Reload the page and try again.", 403)
+    return await notice(
+        session, gettext("This form has expired. Reload the page and try again."), 403
+    )
 
 
 @checkout.get("/<session_id>/status")
@@ -374,9 +424,11 @@ async def read_statuses(app: Quart, session_ids: list[str]) -> dict[str, StatusR
 
 
 def _reading(app: Quart, session: CheckoutSession, status: ShopperStatus) -> StatusReading:
-    async def render() -> bytes:
+    async def render(locale: str) -> bytes:
+        # The stream's own language (each stream's request chose it), not the poller's.
         async with app.app_context():
-            html = await render_template("_status.html", status=status, session=session)
+            with use_locale(locale):
+                html = await render_template("_status.html", status=status, session=session)
         # SSE data lines cannot hold newlines: one `data:` line per line of HTML.
         lines = [line for line in html.splitlines() if line.strip()]
         return ("event: status\n" + "".join(f"data: {line}\n" for line in lines) + "\n").encode()
@@ -395,9 +447,10 @@ async def checkout_events(session_id: str) -> Response:
     settings = _settings()
     subscription = _status_streams().open(
         session.id,
-        _client_address(),
+        shopper_address(),
         settings.checkout_streams_per_session,
         settings.checkout_streams_per_ip,
+        current_locale(),
     )
     if subscription is None:
         return Response(
@@ -443,7 +496,7 @@ async def checkout_cancel(session_id: str) -> Response:
     if shopper_status(session, payment).phase == "seen":
         return await notice(
             session,
-            "A payment is already on its way; this checkout can no longer be canceled.",
+            gettext("A payment is already on its way; this checkout can no longer be canceled."),
             409,
         )
     if session.status == SessionStatus.OPEN:

@@ -139,6 +139,9 @@ class Api:
             f"/v1/checkout/sessions/{session_id}/payments",
             {"network": network, "crypto_currency": currency},
         )
+        if status == 200:
+            assert list(data) == ["payment"], data  # the documented `{"payment": {...}}`
+            return status, dict(data["payment"])
         return status, dict(data)
 
     async def get(self, path: str) -> dict[str, Any]:

@@ -124,7 +124,7 @@ async def test_create_payment_is_idempotent(api: Api, registry) -> None:
     first = await api.client.post(path, json=body, headers=headers)
     second = await api.client.post(path, json=body, headers=headers)
     assert first.status_code == second.status_code == 200
-    assert (await first.get_json())["id"] == (await second.get_json())["id"]
+    assert (await first.get_json())["payment"]["id"] == (await second.get_json())["payment"]["id"]
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert await Payment.filter(session_id=session["id"]).count() == 1
 

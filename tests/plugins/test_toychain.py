@@ -289,8 +289,9 @@ async def test_a_transfer_that_differs_credits_nothing(
         json={"network": TOY, "crypto_currency": "TUSD"},
         headers=shop.auth(),
     )
-    payment = await response.get_json()
-    assert response.status_code == 200, payment
+    body = await response.get_json()
+    assert response.status_code == 200, body
+    payment = body["payment"]
     memo = payment["eip681_uri"].rsplit("memo=", 1)[1]
     watcher = ChainWatcher(network, toy_registry)
     await watcher.poll_once()
