@@ -16,9 +16,28 @@ from app.models import (
 from app.money import FiatAmount, base_units_to_decimal
 from app.states import WebhookDeliveryStatus, register_snapshotter
 
+# 9999-12-31T23:59:59Z: the last second `datetime` (and ISO 8601's four-digit year) can show.
+MAX_UNIX_TIME = 253_402_300_799
 
-def unix_seconds(moment: dt.datetime) -> int:
-    return int(moment.timestamp())
+
+def iso_time(moment: dt.datetime | int) -> str:
+    """Every time the API shows: ISO 8601 UTC with whole seconds, "2025-11-23T13:05:00Z".
+
+    Takes a datetime (naive ones are UTC, as the database hands them back on SQLite) or Unix
+    seconds (chain time, e.g. a payment's deadline; clamped so no chain's clock can overflow).
+    """
+    if isinstance(moment, int):
+        moment = dt.datetime.fromtimestamp(min(max(moment, 0), MAX_UNIX_TIME), dt.UTC)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    else:
+        moment = moment.astimezone(dt.UTC)
+    # isoformat pads the year to four digits (strftime's %Y does not on every platform).
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def iso_time_or_none(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else iso_time(moment)
 
 
 def checkout_session_object(session: CheckoutSession) -> dict[str, Any]:
@@ -28,20 +47,23 @@ def checkout_session_object(session: CheckoutSession) -> dict[str, Any]:
         "object": "checkout.session",
         "livemode": session.livemode,
         "status": session.status,
+        "mode": session.mode,
         "amount_fiat": fiat.decimal_string(),
         "amount_fiat_cents": session.amount_fiat_cents,
-        "currency": session.fiat_currency.lower(),
+        "fiat_currency": session.fiat_currency.upper(),
         "allowed_crypto_currencies": list(session.allowed_crypto_currencies),
         "allowed_networks": list(session.allowed_networks),
         "payment_id": session.payment_id,
-        "checkout_url": session.checkout_url,
         "success_url": session.success_url,
         "cancel_url": session.cancel_url,
         "customer_email": session.customer_email,
         "client_reference_id": session.client_reference_id,
         "metadata": dict(session.metadata),
-        "expires_at": unix_seconds(session.expires_at),
-        "created": unix_seconds(session.created_at),
+        "locale": session.locale,
+        "checkout_url": session.checkout_url,
+        "expires_at": iso_time(session.expires_at),
+        "created_at": iso_time(session.created_at),
+        "updated_at": iso_time(session.updated_at),
     }
 
 
@@ -54,7 +76,7 @@ def event_object(event: Event) -> dict[str, Any]:
         "id": event.id,
         "object": "event",
         "type": event.type,
-        "created": unix_seconds(event.created_at),
+        "created_at": iso_time(event.created_at),
         "livemode": event.livemode,
         "data": dict(event.data),
         "request": {"id": event.request_id, "idempotency_key": event.idempotency_key},
@@ -73,7 +95,7 @@ def webhook_endpoint_object(endpoint: WebhookEndpoint, secret: str | None = None
         "metadata": dict(endpoint.metadata),
         "status": endpoint.status,
         "disabled_reason": endpoint.disabled_reason,
-        "created": unix_seconds(endpoint.created_at),
+        "created_at": iso_time(endpoint.created_at),
     }
     if secret is not None:
         rendered["secret"] = secret
@@ -83,7 +105,7 @@ def webhook_endpoint_object(endpoint: WebhookEndpoint, secret: str | None = None
 def webhook_attempt_object(attempt: WebhookAttempt) -> dict[str, Any]:
     return {
         "attempt": attempt.number,
-        "started": unix_seconds(attempt.started_at),
+        "started_at": iso_time(attempt.started_at),
         "duration_ms": attempt.duration_ms,
         "status_code": attempt.status_code,
         "error": attempt.error,
@@ -103,12 +125,12 @@ def webhook_delivery_object(
         "endpoint": delivery.endpoint_id,  # type: ignore[attr-defined]
         "status": delivery.status,
         "attempt_count": delivery.attempts,
-        "next_attempt_at": unix_seconds(delivery.next_attempt_at) if pending else None,
+        "next_attempt_at": iso_time(delivery.next_attempt_at) if pending else None,
         "last_status_code": delivery.last_status_code,
         "last_error": delivery.last_error,
         "attempts": [webhook_attempt_object(a) for a in attempts],
-        "created": unix_seconds(delivery.created_at),
-        "completed": unix_seconds(delivery.completed_at) if delivery.completed_at else None,
+        "created_at": iso_time(delivery.created_at),
+        "completed_at": iso_time_or_none(delivery.completed_at),
     }
 
 
@@ -124,7 +146,7 @@ def payment_object(payment: Payment) -> dict[str, Any]:
         "session": payment.session_id,  # type: ignore[attr-defined]
         "amount_fiat": fiat.decimal_string(),
         "amount_fiat_cents": payment.amount_fiat_cents,
-        "currency": payment.fiat_currency.lower(),
+        "fiat_currency": payment.fiat_currency.upper(),
         "amount_crypto": base_units_to_decimal(payment.amount_base_units, payment.decimals),
         "amount_base_units": str(payment.amount_base_units),
         "crypto_currency": payment.crypto_currency,
@@ -134,7 +156,7 @@ def payment_object(payment: Payment) -> dict[str, Any]:
         "quote": {
             "rate": payment.quote_rate,
             "source": payment.quote_source,
-            "at": unix_seconds(payment.quote_at) if payment.quote_at else None,
+            "at": iso_time_or_none(payment.quote_at),
         },
         "recipient": payment.recipient,
         # A plain transfer from any wallet or exchange to this address pays (null when the
@@ -153,12 +175,14 @@ def payment_object(payment: Payment) -> dict[str, Any]:
         "approve": wallet.get("approve"),
         "eip681_uri": payment.payment_uri,
         "min_confirmations": payment.min_confirmations,
-        "expires_at": payment.deadline,
+        # The intent's deadline is chain time: the chain's clock decides when it passes.
+        "expires_at": iso_time(payment.deadline),
         "tx_hash": payment.tx_hash,
         "block_number": payment.block_number,
         "payer": payment.payer,
         "confirmations": payment.confirmations,
-        "created": unix_seconds(payment.created_at),
+        "created_at": iso_time(payment.created_at),
+        "updated_at": iso_time(payment.updated_at),
     }
 
 

@@ -184,9 +184,7 @@ async def record_event(
     return await _append_event(obj, event_type, utcnow(), request_id, idempotency_key, connection)
 
 
-async def _event_data(
-    obj: CheckoutSession | Payment, conn: BaseDBAsyncClient
-) -> dict[str, Any]:
+async def _event_data(obj: CheckoutSession | Payment, conn: BaseDBAsyncClient) -> dict[str, Any]:
     """The documented event `data` (docs/webhooks.md), plus Stripe's `data.object`.
 
     `payment.*`: the payment and a summary of its session, read on the event's own connection

@@ -11,7 +11,8 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app.api.errors import invalid_request
-from app.api.schemas import MAX_UNIX_TIME, CreatedRange, ListParams
+from app.api.schemas import CreatedRange, ListParams
+from app.objects import MAX_UNIX_TIME
 
 M = TypeVar("M", bound=Model)
 
@@ -23,7 +24,8 @@ def _at(seconds: int) -> dt.datetime:
 
 
 def filter_created(query: QuerySet[M], created: CreatedRange | None) -> QuerySet[M]:
-    """`created` is in whole seconds; rows carry microseconds, so bounds round outward."""
+    """`created` is in whole seconds (ISO bounds arrive converted to them, see CreatedRange);
+    rows carry microseconds, so bounds round outward."""
     if created is None:
         return query
     if created.gt is not None:

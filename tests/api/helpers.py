@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from quart.typing import TestClientProtocol
 
 from tests.conftest import MerchantKeys
+
+
+ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def unix_time(iso: str) -> int:
+    """An API timestamp ("2025-11-23T13:05:00Z") as Unix seconds, checking its documented form."""
+    assert ISO_TIME.match(iso), iso
+    return int(dt.datetime.fromisoformat(iso).timestamp())
 
 
 def session_body(**overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from app.keys import revoke_key
 from app.models import ApiKey, CheckoutSession, Event
 from app.sessions import expire_due_sessions
 from app.states import SessionStatus
-from tests.api.helpers import assert_error, create_session, session_body
+from tests.api.helpers import assert_error, create_session, session_body, unix_time
 from tests.conftest import MerchantKeys, new_merchant
 
 INVALID = "invalid_request_error"
@@ -30,7 +30,7 @@ async def test_session_object_shape(client, merchant: MerchantKeys) -> None:
     assert session["status"] == "open"
     assert session["payment_id"] is None
     assert session["checkout_url"].endswith(f"/checkout/{session['id']}")
-    assert session["expires_at"] - session["created"] == 3600
+    assert unix_time(session["expires_at"]) - unix_time(session["created_at"]) == 3600
     assert session["customer_email"] == "a@b.example"
     assert session["client_reference_id"] == "order-7"
     assert session["metadata"] == {"order_id": "7"}
@@ -139,7 +139,7 @@ async def test_list_filters(client, merchant: MerchantKeys) -> None:
 
     assert await ids("status=expired") == {first["id"]}
     assert await ids("status=open") == {second["id"]}
-    created = first["created"]
+    created = unix_time(first["created_at"])
     assert first["id"] in await ids(f"created[gte]={created}&created[lte]={created}")
     assert first["id"] not in await ids(f"created[gt]={created + 1}")
     assert first["id"] not in await ids(f"created[lt]={created}")

@@ -12,6 +12,7 @@ from app import deposits
 from app.models import ChainObservation, CheckoutSession, Payment
 from app.networks import Registry
 from app.watcher import ChainWatcher
+from tests.api.helpers import unix_time
 from tests.chain import DEVNET, DevChain
 from tests.networks.conftest import Api, RegistryFactory, event_types
 
@@ -160,7 +161,7 @@ async def test_money_after_the_payment_expired_confirms_it_late(
 ) -> None:
     _, payment = await new_payment(api, "ETH")
     await watcher.poll_once()
-    await chain.set_next_timestamp(int(payment["expires_at"]) + 1)
+    await chain.set_next_timestamp(unix_time(payment["expires_at"]) + 1)
     await chain.mine(1)
     assert (await watcher.poll_once()).expired == [payment["id"]]
     await chain.transfer(payment["deposit_address"], int(payment["amount_base_units"]))
@@ -270,7 +271,7 @@ async def test_an_unpaid_payment_expires_on_an_idle_chain(
     _, payment = await new_payment(api, "ETH")
     await watcher.poll_once()
     # No block is mined: only the node's clock moves past the deadline.
-    await Payment.filter(id=payment["id"]).update(deadline=int(payment["expires_at"]) - 10**6)
+    await Payment.filter(id=payment["id"]).update(deadline=unix_time(payment["expires_at"]) - 10**6)
     assert (await watcher.poll_once()).expired == [payment["id"]]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.models import Merchant
+from tests.api.helpers import unix_time
 from tests.chain import DEVNET, DevChain
 from tests.conftest import new_merchant
 from tests.networks.conftest import Api
@@ -123,7 +124,7 @@ async def test_payment_quote_and_intent_are_locked(api: Api, chain: DevChain, re
     # 10.00 EUR at 1850 EUR/ETH, rounded up to the wei.
     assert payment["quote"]["rate"] == "1850" and payment["quote"]["source"] == "operator"
     assert int(payment["amount_base_units"]) == -(-10 * 10**18 // 1850)
-    assert payment["expires_at"] <= session["expires_at"] + 5
+    assert unix_time(payment["expires_at"]) <= unix_time(session["expires_at"]) + 5
     assert f"@{chain.node.chain_id}?value={payment['value']}" in payment["eip681_uri"]
     again = await api.get(f"/v1/payments/{payment['id']}")
     assert again == payment

@@ -10,6 +10,7 @@ from app.doctor import HALTED_FOR_API
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment, SessionNonce
 from app.sessions import expire_due_sessions
 from app.watcher import ChainWatcher
+from tests.api.helpers import unix_time
 from tests.chain import DEVNET, DevChain
 from tests.networks.conftest import Api, RegistryFactory, event_types
 
@@ -136,7 +137,7 @@ async def test_payment_expires_only_after_chain_passes_deadline(
     session = await api.session()
     status, payment = await api.payment(session["id"], "ETH")
     assert status == 200
-    deadline = payment["expires_at"]
+    deadline = unix_time(payment["expires_at"])
     await watcher.poll_once()
     await chain.set_next_timestamp(deadline)
     await chain.mine(1)
@@ -161,9 +162,10 @@ async def test_tx_mined_before_deadline_but_seen_after_confirms(
     session = await api.session()
     status, payment = await api.payment(session["id"], "ETH")
     await watcher.poll_once()
-    await chain.set_next_timestamp(payment["expires_at"])  # mined at the deadline: valid
+    deadline = unix_time(payment["expires_at"])
+    await chain.set_next_timestamp(deadline)  # mined at the deadline: valid
     await chain.pay(payment)
-    await chain.set_next_timestamp(payment["expires_at"] + 600)
+    await chain.set_next_timestamp(deadline + 600)
     await chain.mine(3)
     step = await watcher.poll_once()
     assert step.attached == [payment["id"]] and step.confirmed == [payment["id"]]
@@ -198,7 +200,7 @@ async def test_second_payment_for_completed_session_is_recorded(
     # Same network, same session nonce: the contract itself refuses paying twice here.
     # Paying twice takes two chains; simulate the other chain with a fresh nonce.
     await SessionNonce.filter(network=DEVNET, session_id=session["id"]).update(
-        nonce_index=10**12 + first["expires_at"]
+        nonce_index=10**12 + unix_time(first["expires_at"])
     )
     _, third = await api.payment(session["id"], "USDC")
     await watcher.poll_once()

@@ -152,7 +152,7 @@ async def test_events_list_filters_and_retrieve(client, merchant: MerchantKeys) 
         ("type=payment.*", 0),
         ("type=*", 5),
         ("limit=2", 2),
-        (f"created[gte]={first['created']}", None),
+        (f"created[gte]={first['created_at']}", None),  # an ISO time, as the API shows it
     ]:
         page = await (await client.get(f"/v1/events?{query}", headers=merchant.auth())).get_json()
         if count is not None:
