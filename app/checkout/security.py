@@ -24,7 +24,9 @@ log = logging.getLogger("kassa.checkout")
 CSRF_COOKIE = "kassa_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-_CSRF_COOKIE_PATH = "/checkout"
+# The whole origin: the hosted page also calls `POST /v1/checkout/sessions/{id}/payments`
+# with its token (app/api/payments.py). The cookie alone authorises nothing.
+_CSRF_COOKIE_PATH = "/"
 
 
 def csp_nonce() -> str:

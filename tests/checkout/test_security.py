@@ -98,7 +98,8 @@ async def test_csrf_cookie_is_strict_and_http_only(
     response = await client.get(f"/checkout/{session.id}")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("kassa_csrf=")
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/checkout" in cookie
+    # Path=/: the page's token also authorises its session's payment call under /v1.
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/;" in cookie + ";"
 
 
 async def test_payment_creation_is_rate_limited_per_session(
