@@ -27,7 +27,7 @@ from app.line_items import line_item_object
 from app.models import CheckoutSession, LineItem, Merchant, new_id
 from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
-from app.payments import PaymentRefused, check_session_options
+from app.payments import PaymentRefused, check_session_currency, check_session_options
 from app.sessions import payment_in_flight
 from app.states import ConcurrentTransition, EventType, SessionStatus, transition, utcnow
 
@@ -92,7 +92,14 @@ def _check_one_amount_source(params: CheckoutSessionCreate) -> None:
         )
 
 
-def _fiat_amount(params: CheckoutSessionCreate) -> tuple[FiatAmount, list[PricedLine]]:
+@dataclass(frozen=True, slots=True)
+class SessionAmount:
+    amount: FiatAmount
+    currency_param: str  # the parameter that named the currency, for errors about it
+    lines: list[PricedLine]  # empty unless given as line_items
+
+
+def _fiat_amount(params: CheckoutSessionCreate) -> SessionAmount:
     """The session's amount, and its line items when it was given as line items."""
     _check_one_amount_source(params)
     requested = _requested_currency(params)
@@ -104,7 +111,7 @@ def _fiat_amount(params: CheckoutSessionCreate) -> tuple[FiatAmount, list[Priced
             "Missing required param: fiat_currency (ISO 4217, e.g. EUR).",
             "fiat_currency",
         )
-    return _amount_in(params, requested.code), []
+    return SessionAmount(_amount_in(params, requested.code), requested.param, [])
 
 
 def _amount_in(params: CheckoutSessionCreate, currency: str) -> FiatAmount:
@@ -120,7 +127,7 @@ def _amount_in(params: CheckoutSessionCreate, currency: str) -> FiatAmount:
 
 def _line_items_total(
     items: list[LineItemCreate], requested: RequestedCurrency | None
-) -> tuple[FiatAmount, list[PricedLine]]:
+) -> SessionAmount:
     """Σ unit_amount × quantity, in the one currency every item (and the session) names."""
     currency = requested
     lines = []
@@ -153,7 +160,7 @@ def _line_items_total(
         total = FiatAmount.checked(sum(line.amount_total for line in lines), currency.code)
     except MoneyError as error:
         raise invalid_request(error.code, f"The line items' total: {error}", "line_items") from None
-    return total, lines
+    return SessionAmount(total, currency.param, lines)
 
 
 def _unit_amount(price: PriceData, prefix: str) -> int:
@@ -209,17 +216,27 @@ def _require_https_in_live_mode(params: CheckoutSessionCreate, livemode: bool) -
 
 
 async def _check_payment_options(
-    params: CheckoutSessionCreate, merchant: Merchant, livemode: bool, fiat_currency: str
+    params: CheckoutSessionCreate,
+    merchant: Merchant,
+    livemode: bool,
+    fiat_currency: str,
+    currency_param: str,
 ) -> None:
     """Networks and currencies must be enabled, in the mode, and payable to the merchant.
-    `fiat_currency` is the session's (upper case), from fiat_currency, currency or the
-    line items."""
+    `fiat_currency` is the session's (upper case), named by `currency_param`: fiat_currency,
+    currency or a line item's currency."""
     try:
         await check_session_options(
             merchant,
             livemode,
             list(dict.fromkeys(params.allowed_networks)),
             list(dict.fromkeys(params.allowed_crypto_currencies)),
+        )
+        check_session_currency(
+            fiat_currency,
+            list(params.allowed_networks),
+            list(params.allowed_crypto_currencies),
+            param=currency_param,
         )
     except PaymentRefused as error:
         raise refusal_error(error) from None
@@ -234,9 +251,12 @@ async def create_checkout_session() -> Response:
 async def _create_checkout_session() -> Response:
     caller = current_caller()
     params = validate(CheckoutSessionCreate, await body_params())
-    amount, lines = _fiat_amount(params)
+    priced = _fiat_amount(params)
+    amount = priced.amount
     _require_https_in_live_mode(params, caller.livemode)
-    await _check_payment_options(params, caller.merchant, caller.livemode, amount.currency)
+    await _check_payment_options(
+        params, caller.merchant, caller.livemode, amount.currency, priced.currency_param
+    )
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")
@@ -265,7 +285,7 @@ async def _create_checkout_session() -> Response:
             updated_at=now,
             using_db=connection,
         )
-        if lines:
+        if priced.lines:
             await LineItem.bulk_create(
                 [
                     LineItem(
@@ -279,7 +299,7 @@ async def _create_checkout_session() -> Response:
                         quantity=line.quantity,
                         amount_total=line.amount_total,
                     )
-                    for position, line in enumerate(lines)
+                    for position, line in enumerate(priced.lines)
                 ],
                 using_db=connection,
             )
