@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test setup serve migrate lint bench contracts migrations clean
+.PHONY: dev test setup serve migrate lint bench contracts migrations catalogs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,12 @@ lint: setup
 	$(BIN)/ruff format --check app plugins tests bench scripts
 	$(BIN)/mypy app plugins
 
-bench: setup
+# The benchmarks' load generator (bench/api.py, bench/sse.py).
+/usr/bin/wrk:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk
+
+bench: setup /usr/bin/wrk
 	$(BIN)/python bench/api.py
 
 contracts: node_modules/.installed
@@ -52,6 +57,19 @@ contracts: node_modules/.installed
 # After changing app/models.py: regenerate aerich migrations for both dialects.
 migrations: setup
 	PYTHONPATH=. $(BIN)/python scripts/make_migrations.py $(or $(NAME),update)
+
+# After changing a shopper-facing text (templates, plugins' templates, the checkout's Python):
+# extract them all (babel.cfg), merge into each locale's .po (a new text arrives untranslated,
+# and tests/checkout/test_i18n.py fails until it is translated), compile the .mo files Kassa
+# reads. The .mo files are committed, like the contract artifacts: every install has them
+# without a build step, and the test checks they match the .po files.
+catalogs: setup
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --no-location --sort-output --width 100 \
+		--project Kassa --version 0.1.0 --copyright-holder "Kassa contributors" \
+		--msgid-bugs-address "" -o app/translations/messages.pot app plugins templates
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+		--no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d app/translations --statistics
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

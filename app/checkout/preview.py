@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from app.checkout.options import PaymentOption
+from app.i18n import gettext
 from app.models import CheckoutSession
 from app.money import FiatAmount, base_units_to_decimal
 from app.networks import PluginError, Registry, current_registry
-from app.quotes import QuoteBook, QuoteUnavailable, crypto_units_for
+from app.quotes import QuoteBook, QuoteUnavailable, token_units_for
 
 # Rates this old may still be shown in a preview when every source is down; the payment
 # itself locks a fresh quote (or the payments module's own fallback) when Pay is pressed.
@@ -40,7 +41,7 @@ async def preview_amount(session: CheckoutSession, option: PaymentOption) -> str
     try:
         registry = current_registry()
     except PluginError:
-        raise PreviewUnavailable("No networks are enabled.") from None
+        raise PreviewUnavailable(gettext("No networks are enabled.")) from None
     try:
         quote = await _quote_book(registry).quote(
             option.token.symbol,
@@ -49,8 +50,8 @@ async def preview_amount(session: CheckoutSession, option: PaymentOption) -> str
         )
     except QuoteUnavailable:
         raise PreviewUnavailable(
-            f"No {option.token.symbol} price is available right now."
+            gettext("No %(symbol)s price is available right now.", symbol=option.token.symbol)
         ) from None
     fiat = FiatAmount(session.amount_fiat_cents, session.fiat_currency)
-    units = crypto_units_for(fiat, quote.rate, option.token.decimals)
+    units = token_units_for(fiat, quote.rate, option.token)
     return base_units_to_decimal(units, option.token.decimals)

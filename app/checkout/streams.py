@@ -7,6 +7,11 @@ process reads the status of every watched session once per `poll_seconds` (in ba
 queries for up to `READ_BATCH` sessions) and fans each change out to that session's streams:
 1,500 open pages of one session cost one read per second, not 1,500, and 1,000 pages over
 200 sessions cost two queries per second, not 2,000.
+
+Each stream shows the status in its page's language: a change is rendered once per language
+among the session's streams (a shopper's page and a merchant's preview in another language
+each get their own), and a stream joining in a language not yet rendered gets it on the next
+read.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ class StatusReading:
 
     key: Hashable  # equal keys render the same event: nothing is sent
     final: bool
-    render: Callable[[], Awaitable[bytes]]  # the `status` event, rendered only on a change
+    # The `status` event in a locale, rendered only on a change (once per locale watching).
+    render: Callable[[str], Awaitable[bytes]]
 
 
 # Reads the statuses of some sessions (at most READ_BATCH); a session missing from the answer
@@ -44,23 +50,31 @@ class _Feed:
     """One watched session: its last status and the queues of its streams."""
 
     session_id: str
-    listeners: set[asyncio.Queue[bytes | None]] = field(default_factory=set)
-    read: bool = False  # whether the poller has read it yet
+    # Each stream's queue and the locale it shows the status in.
+    listeners: dict[asyncio.Queue[bytes | None], str] = field(default_factory=dict)
+    read: bool = False  # whether the poller has read it since a stream joined
     key: Hashable = None
-    event: bytes | None = None  # the latest status event, for streams that join later
+    # The latest status event per locale, for streams that join later.
+    events: dict[str, bytes] = field(default_factory=dict)
 
-    def publish(self, item: bytes | None) -> None:
-        for queue in self.listeners:
-            queue.put_nowait(item)
+    def publish(self, item: bytes | None, locale: str | None = None) -> None:
+        """To every stream, or to the streams in `locale`."""
+        for queue, wanted in self.listeners.items():
+            if locale is None or wanted == locale:
+                queue.put_nowait(item)
+
+    def unrendered_locales(self) -> list[str]:
+        return sorted(set(self.listeners.values()) - self.events.keys())
 
 
 class Subscription:
     """One open stream: its queue (`None` ends it) and its place under the caps."""
 
-    def __init__(self, hub: StatusStreams, feed: _Feed, client: str) -> None:
+    def __init__(self, hub: StatusStreams, feed: _Feed, client: str, locale: str) -> None:
         self._hub = hub
         self._feed = feed
         self._client = client
+        self.locale = locale
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._open = True
 
@@ -84,9 +98,9 @@ class StatusStreams:
         self._wake = asyncio.Event()  # a new session to read before the next round
 
     def open(
-        self, session_id: str, client: str, per_session: int, per_client: int
+        self, session_id: str, client: str, per_session: int, per_client: int, locale: str
     ) -> Subscription | None:
-        """A subscription to the session's status, or None when a cap is reached."""
+        """A subscription to the session's status in `locale`, or None when a cap is reached."""
         if self._per_session[session_id] >= per_session or self._per_client[client] >= per_client:
             return None
         self._per_session[session_id] += 1
@@ -95,10 +109,15 @@ class StatusStreams:
         if feed is None:
             feed = self._feeds[session_id] = _Feed(session_id)
             self._wake.set()
-        subscription = Subscription(self, feed, client)
-        feed.listeners.add(subscription.queue)
-        if feed.event is not None:
-            subscription.queue.put_nowait(feed.event)
+        subscription = Subscription(self, feed, client, locale)
+        feed.listeners[subscription.queue] = locale
+        event = feed.events.get(locale)
+        if event is not None:
+            subscription.queue.put_nowait(event)
+        elif feed.read:
+            # The first stream in this locale: read (and render) the session again soon.
+            feed.read = False
+            self._wake.set()
         if self._poller is None or self._poller.done():
             # The poller outlives the request that starts it: it must not keep that request's
             # context (and with it the request) alive.
@@ -108,7 +127,7 @@ class StatusStreams:
         return subscription
 
     def _release(self, feed: _Feed, subscription: Subscription, client: str) -> None:
-        feed.listeners.discard(subscription.queue)
+        feed.listeners.pop(subscription.queue, None)
         if not feed.listeners and self._feeds.get(feed.session_id) is feed:
             del self._feeds[feed.session_id]
         for counter, key in ((self._per_session, feed.session_id), (self._per_client, client)):
@@ -160,14 +179,15 @@ class StatusStreams:
                 continue
             feed.read = True
             if reading.key != feed.key:
-                try:
-                    event = await reading.render()
-                except Exception:  # this session's streams end; browsers reconnect
-                    log.exception("checkout %s: status could not be rendered", feed.session_id)
-                    self._end(feed)
-                    continue
-                feed.key, feed.event = reading.key, event
-                feed.publish(event)
+                feed.key, feed.events = reading.key, {}
+            try:
+                for locale in feed.unrendered_locales():
+                    feed.events[locale] = await reading.render(locale)
+                    feed.publish(feed.events[locale], locale)
+            except Exception:  # this session's streams end; browsers reconnect
+                log.exception("checkout %s: status could not be rendered", feed.session_id)
+                self._end(feed)
+                continue
             if reading.final:
                 feed.publish(CLOSE_EVENT)
                 self._end(feed)

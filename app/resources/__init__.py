@@ -1,4 +1,4 @@
-"""Where the files Kassa reads at run time are: templates, static files, migrations.
+"""Where the files Kassa reads at run time are: templates, static files, migrations, catalogs.
 
 The repository keeps them at its top level (templates/, static/, migrations/; the EVM plugin's
 contract artifacts in contracts/). pyproject.toml maps each folder into the package as a data
@@ -49,3 +49,9 @@ def static_folder() -> Path:
 def migrations_folder() -> Path:
     """aerich migrations, one folder per SQL dialect (migrations/)."""
     return package_folder(f"{__name__}.migrations")
+
+
+@functools.cache
+def translations_folder() -> Path:
+    """The checkout's Babel catalogs, one folder per locale (app/translations/)."""
+    return package_folder("app", "translations")
