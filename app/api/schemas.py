@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.i18n import SUPPORTED_LOCALES
+from app.i18n import AUTO_LOCALE, SUPPORTED_LOCALES, supported_locale
 from app.money import MAX_AMOUNT_FIAT_CENTS
 from app.objects import MAX_UNIX_TIME
 from app.states import (
@@ -165,18 +165,17 @@ def _check_mode(value: str) -> str:
 
 def _normalize_locale(value: str) -> str:
     """ "auto", or a supported language: "de", "DE", "de-CH" and "de_CH" are stored as "de"."""
-    text = value.strip()
-    if text.lower() == "auto":
-        return "auto"
-    match = re.fullmatch(r"([A-Za-z]{2})(?:[-_][A-Za-z0-9]{2,8})?", text)
-    if match is None or match.group(1).lower() not in SUPPORTED_LOCALES:
+    if value.strip().lower() == AUTO_LOCALE:
+        return AUTO_LOCALE
+    supported = supported_locale(value)
+    if supported is None:
         raise PydanticCustomError(
             "locale_unsupported",
             "Unsupported locale {value!r}: use auto or one of {supported} (a region such as "
             "de-CH is accepted and its language used).",
             {"value": value, "supported": ", ".join(SUPPORTED_LOCALES)},
         )
-    return match.group(1).lower()
+    return supported
 
 
 class CheckoutSessionCreate(Params):

@@ -61,6 +61,7 @@ from app.i18n import (
     set_locale,
     use_locale,
 )
+from app.line_items import page_lines
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
@@ -261,6 +262,7 @@ async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str
         chosen=chosen,
         choosing=choosing,
         preview=preview,
+        line_items=await page_lines(session.id),
         checkout_scripts=_checkout_scripts(options, context["pay"]),
     )
     return context

@@ -120,6 +120,7 @@ async def test_mode_must_be_a_string(client: Any, merchant: MerchantKeys) -> Non
         ("es-419", "es"),
         ("it", "it"),
         ("en-GB", "en"),
+        ("de-CH-1996", "de"),
     ],
 )
 async def test_locale_is_stored_normalised(
@@ -129,7 +130,7 @@ async def test_locale_is_stored_normalised(
     assert session.locale == kept
 
 
-@pytest.mark.parametrize("locale", ["ja", "xx", "de-", "deu", "de-CH-x", "", "zh-Hant-TW", " "])
+@pytest.mark.parametrize("locale", ["ja", "xx", "de-", "deu", "de CH", "", "zh-Hant-TW", " ", "*"])
 async def test_unknown_locales_are_refused(
     client: Any, merchant: MerchantKeys, locale: str
 ) -> None:
