@@ -48,7 +48,9 @@ class EventType(StrEnum):
     PAYMENT_PENDING = "payment.pending"  # its transaction is seen, not final yet
     PAYMENT_REORGED = "payment.reorged"  # a seen transaction left the canonical chain
     PAYMENT_CONFIRMED = "payment.confirmed"  # its transaction is final on chain
-    PAYMENT_EXPIRED = "payment.expired"  # the chain passed its deadline with no transaction
+    # The chain passed its deadline with no transaction, or a new payment of the session
+    # replaced it before anything of it was seen.
+    PAYMENT_EXPIRED = "payment.expired"
     # Plain transfers to a deposit address (networks that have them):
     PAYMENT_UNDERPAID = "payment.underpaid"  # final money there is short of the amount
     PAYMENT_OVERPAID = "payment.overpaid"  # final money there exceeds the amount
