@@ -32,6 +32,13 @@ class TokenSettings(BaseModel):
     address: str = Field(min_length=1, max_length=128)
     decimals: int = Field(ge=0, le=77)
     name: str = ""
+    display_decimals: int | None = Field(
+        default=None,
+        ge=0,
+        le=77,
+        description="Decimal places a payment amount carries (rounded up; 2 for a USD "
+        "stablecoin); all `decimals` when absent.",
+    )
 
 
 class PluginSetting:
@@ -205,6 +212,24 @@ class Settings(BaseSettings):
     )
     coingecko_enabled: bool = False
     coingecko_url: str = "https://api.coingecko.com/api/v3"
+    ecb_enabled: bool = Field(
+        default=True,
+        description="Fiat cross rates from the European Central Bank's daily reference rates "
+        "(the `fiat` plugin), so e.g. a USD stablecoin pays a GBP session.",
+    )
+    ecb_url: str = Field(
+        default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml",
+        description="Where the ECB's daily table is fetched (a mirror or proxy may serve it).",
+    )
+    ecb_refresh_seconds: float = Field(
+        default=3600.0, gt=0, description="How long a fetched ECB table is used before refetching."
+    )
+    ecb_max_age_seconds: float = Field(
+        default=5 * 86400.0,
+        gt=0,
+        description="How old an ECB table (from its publication day) may be before it is refused; "
+        "it is published on TARGET working days only, and Easter closes four days in a row.",
+    )
     quote_cache_max_age_seconds: float = Field(
         default=600.0, ge=0, description="How old a cached rate may be when a source is down."
     )

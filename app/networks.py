@@ -61,17 +61,35 @@ class Block:
 @dataclass(frozen=True, slots=True)
 class Token:
     """A currency payable on one network. `address` is None for the network's native coin;
-    otherwise the network's canonical spelling of the token's identifier (opaque)."""
+    otherwise the network's canonical spelling of the token's identifier (opaque).
+
+    `display_decimals` is how many decimal places a payment amount carries (6 for ETH, 2 for
+    a USD stablecoin): amounts are rounded up to it, so shoppers see and send "0.027028 ETH",
+    not 18 digits. None means all `decimals`.
+    """
 
     network: str
     symbol: str
     decimals: int
     address: str | None = None
     name: str = ""
+    display_decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.display_decimals is not None and not 0 <= self.display_decimals <= self.decimals:
+            raise ValueError(
+                f"{self.symbol} on {self.network}: display_decimals must be between 0 and "
+                f"decimals ({self.decimals}), got {self.display_decimals}"
+            )
 
     @property
     def is_native(self) -> bool:
         return self.address is None
+
+    @property
+    def payment_decimals(self) -> int:
+        """Decimal places of a payment amount: `display_decimals`, else every decimal."""
+        return self.decimals if self.display_decimals is None else self.display_decimals
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,9 +349,17 @@ class NoticeNetwork(Protocol):
 
 @runtime_checkable
 class PriceSource(Protocol):
-    """Prices of one crypto unit in a fiat currency's major unit (Decimal, never float)."""
+    """Prices of one unit of a crypto (or fiat) currency in a fiat currency's major unit
+    (Decimal, never float). A fiat rate source quotes fiat/fiat pairs ("EUR/GBP"); the
+    quote book combines pairs into cross rates (ETH/USD × USD/GBP)."""
 
     name: str
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        """Every (symbol, fiat) pair this source can quote, upper case, known without asking
+        anyone: session creation and route planning read it on every request, so it must be
+        cheap and never reach the network."""
+        ...
 
     async def price(self, symbol: str, fiat: str) -> Decimal | None:
         """The price of 1 `symbol` in `fiat`, or None if this source does not quote the pair.

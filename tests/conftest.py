@@ -119,10 +119,20 @@ TEST_NETWORKS: dict[str, Any] = {
 }
 
 
+# Prices every test app can quote: ETH in USD and EUR like the devnet's (tests/chain.py), and
+# a fiat rate for a currency the ECB does not publish. The ECB source stays enabled (the
+# default) but points at a closed port: creation sees what it would quote, and no test
+# reaches the internet (tests of the ECB mock its URL with respx).
+TEST_FIXED_RATES = {"ETH/USD": "2000", "ETH/EUR": "1850", "USD/KWD": "0.3075"}
+TEST_ECB_URL = "http://127.0.0.1:9/eurofxref-daily.xml"
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "networks": TEST_NETWORKS,
+        "fixed_rates": TEST_FIXED_RATES,
+        "ecb_url": TEST_ECB_URL,
         "public_url": "http://127.0.0.1:8000",
         "run_background_loops": False,
         "secret_key": "test-operator-secret-key-0123456789abcdef",
@@ -230,6 +240,8 @@ def start_live_server(
         "KASSA_LOG_LEVEL": "WARNING",
         "KASSA_CONFIG_FILE": str(cwd / "absent.toml"),
         "KASSA_NETWORKS": json.dumps(TEST_NETWORKS),
+        "KASSA_FIXED_RATES": json.dumps(TEST_FIXED_RATES),
+        "KASSA_ECB_URL": TEST_ECB_URL,
         **(extra_env or {}),
     }
     command = kassa or [sys.executable, "-m", "app.cli"]

@@ -36,6 +36,21 @@ KNOWN_TOKENS: dict[tuple[str, str], tuple[str, int, str]] = {
 }
 
 STABLECOIN_PEGS = {"USDC/USD": Decimal(1), "USDT/USD": Decimal(1), "DAI/USD": Decimal(1)}
+# Payment amounts of a stablecoin carry the cents of its currency: "25.00 USDC", never
+# "25.000001" (rounded up, so the merchant is never short). Other currencies' stablecoins
+# (EURC …) would take their currency's exponent, 2 as well.
+STABLECOIN_DISPLAY_DECIMALS = 2
+
+
+def _display_decimals(item: Any, builtins: list[Token]) -> int | None:
+    """The operator's `display_decimals`, else the built-in token's it replaces (same
+    symbol and decimals), else None (every decimal)."""
+    if item.display_decimals is not None:
+        return int(item.display_decimals)
+    for token in builtins:
+        if token.symbol == item.symbol.upper() and token.decimals == item.decimals:
+            return token.display_decimals
+    return None
 
 
 @hookimpl
@@ -43,12 +58,24 @@ def register_tokens(network: Network, settings: Any) -> list[Token] | None:
     if not isinstance(network, EvmNetwork):
         return None  # another plugin's chain: its tokens are not ERC-20 contracts
     tokens = [
-        Token(network=key, symbol=symbol, decimals=decimals, address=address, name=name)
+        Token(
+            network=key,
+            symbol=symbol,
+            decimals=decimals,
+            address=address,
+            name=name,
+            display_decimals=STABLECOIN_DISPLAY_DECIMALS,
+        )
         for (key, symbol), (address, decimals, name) in KNOWN_TOKENS.items()
         if key == network.key
     ]
     config = settings.networks.get(network.key)
     for item in config.tokens if config is not None else ():
+        if item.display_decimals is not None and item.display_decimals > item.decimals:
+            raise PluginError(
+                f"network {network.key!r}: token {item.symbol} display_decimals "
+                f"({item.display_decimals}) exceeds its decimals ({item.decimals})"
+            )
         try:
             address = to_checksum_address(item.address)
         except ValueError:
@@ -61,6 +88,7 @@ def register_tokens(network: Network, settings: Any) -> list[Token] | None:
             decimals=item.decimals,
             address=address,
             name=item.name or item.symbol.upper(),
+            display_decimals=_display_decimals(item, tokens),
         )
         # An operator's token replaces a built-in one of the same symbol.
         tokens = [t for t in tokens if t.symbol != configured.symbol] + [configured]

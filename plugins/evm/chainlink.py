@@ -11,6 +11,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
 from app.networks import RpcError
+from app.quotes import split_pair
 from plugins.evm.network import ChainSpec, evm_settings
 from plugins.evm.rpc import RpcPool
 
@@ -29,7 +30,11 @@ def decode_latest_round(data: bytes, decimals: int) -> tuple[Decimal, int]:
 
 
 class ChainlinkFeedSource:
-    """Reads `{"ETH/USD": aggregator}` feeds on one network; stale answers count as down."""
+    """Reads `{"ETH/USD": aggregator}` feeds on one network; stale answers count as down.
+
+    Fiat feeds ({"GBP/USD": aggregator}) are pairs like any other: the quote book uses them
+    as the fiat leg of a cross rate (USDC/USD ÷ GBP/USD).
+    """
 
     def __init__(
         self,
@@ -43,6 +48,10 @@ class ChainlinkFeedSource:
         self.feeds = {pair.upper(): to_checksum_address(addr) for pair, addr in feeds.items()}
         self.max_age = max_age_seconds
         self._decimals: dict[str, int] = {}
+        self._pairs = frozenset(split_pair(pair) for pair in self.feeds)
+
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return self._pairs
 
     async def _call(self, address: str, selector: str) -> bytes:
         result = await self.rpc.call(

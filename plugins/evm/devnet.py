@@ -131,7 +131,13 @@ async def start_devnet(spec: ChainSpec, state_dir: Path) -> DevNetwork:
         "contract_address": deployment.contract,
         "signer_key": node.private_keys[SIGNER],
         "tokens": [
-            {"symbol": symbol, "address": address, "decimals": 6, "name": f"Test {symbol}"}
+            {
+                "symbol": symbol,
+                "address": address,
+                "decimals": 6,
+                "display_decimals": 2,  # like the real USD stablecoins: "25.00 USDC"
+                "name": f"Test {symbol}",
+            }
             for symbol, address in deployment.tokens.items()
         ],
         # Browser wallets add the local chain with this URL; the test-wallet button pays

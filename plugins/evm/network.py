@@ -58,6 +58,10 @@ _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 T = TypeVar("T")
 
 
+# Decimal places of a payment amount in an EVM network's native coin (18 decimals on chain).
+NATIVE_DISPLAY_DECIMALS = 6
+
+
 @dataclass(frozen=True)
 class ChainSpec:
     """The fixed facts of an EVM network a plugin ships."""
@@ -234,7 +238,13 @@ class EvmNetwork:
         self.name = spec.name
         self.testnet = spec.testnet
         self.native_currency = Token(
-            network=spec.key, symbol=spec.native_symbol, decimals=18, name=spec.native_name
+            network=spec.key,
+            symbol=spec.native_symbol,
+            decimals=18,
+            name=spec.native_name,
+            # Amounts rounded up to a millionth of a coin (at most a fraction of a cent of
+            # ETH): "0.027028 ETH", not eighteen digits.
+            display_decimals=NATIVE_DISPLAY_DECIMALS,
         )
         self.contract_address = _checksum(spec.key, "contract_address", settings.contract_address)
         self.finality = FinalityPolicy(

@@ -240,6 +240,9 @@ class CountingSource:
     def __init__(self) -> None:
         self.calls = 0
 
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset({("ETH", "USD")})
+
     async def price(self, symbol: str, fiat: str) -> Decimal | None:
         self.calls += 1
         await asyncio.sleep(0.01)  # an upstream call takes a while: requests overlap

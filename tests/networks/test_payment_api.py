@@ -121,9 +121,11 @@ async def test_payments_are_scoped_to_their_merchant(
 async def test_payment_quote_and_intent_are_locked(api: Api, chain: DevChain, registry) -> None:
     session = await api.session(amount_fiat="10.00", currency="EUR")
     _, payment = await api.payment(session["id"], "ETH")
-    # 10.00 EUR at 1850 EUR/ETH, rounded up to the wei.
+    # 10.00 EUR at 1850 EUR/ETH = 0.0054054… ETH, rounded up to ETH's display precision
+    # (a millionth): the shopper sees and sends 0.005406 ETH, and the intent says the same.
     assert payment["quote"]["rate"] == "1850" and payment["quote"]["source"] == "operator"
-    assert int(payment["amount_base_units"]) == -(-10 * 10**18 // 1850)
+    assert int(payment["amount_base_units"]) == 5_406 * 10**12
+    assert payment["amount_crypto"] == "0.005406"
     assert unix_time(payment["expires_at"]) <= unix_time(session["expires_at"]) + 5
     assert f"@{chain.node.chain_id}?value={payment['value']}" in payment["eip681_uri"]
     again = await api.get(f"/v1/payments/{payment['id']}")

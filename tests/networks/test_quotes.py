@@ -71,6 +71,9 @@ class Flaky:
         self.rate: Decimal | None = Decimal("2000")
         self.down = False
 
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset({("ETH", "USD")})
+
     async def price(self, symbol: str, fiat: str) -> Decimal | None:
         if self.down:
             raise httpx.ConnectError("down")

@@ -145,6 +145,9 @@ class GoldPrice:
 class Fixed:
     name = "gold"
 
+    def pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset({("GOLD", "USD")})
+
     async def price(self, symbol: str, fiat: str) -> Decimal | None:
         return Decimal("12.5") if symbol == "GOLD" else None
 

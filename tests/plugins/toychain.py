@@ -161,7 +161,9 @@ class ToyNetwork:
     def __init__(self, chain_name: str) -> None:
         self.chain = CHAINS[chain_name]
         self.chain_ref = f"toy:{chain_name}"
-        self.native_currency = Token(network=self.key, symbol="TOY", decimals=9, name="Toy")
+        self.native_currency = Token(
+            network=self.key, symbol="TOY", decimals=9, name="Toy", display_decimals=4
+        )
 
     def __repr__(self) -> str:
         return f"ToyNetwork({self.chain_ref!r})"
@@ -279,6 +281,7 @@ TOY_USD = Token(
     decimals=6,
     address="TUSDxmPLe1111111111111111111111111",
     name="Toy Dollar",
+    display_decimals=2,
 )
 
 _HERE = Path(__file__).resolve().parent
