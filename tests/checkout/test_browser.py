@@ -471,3 +471,48 @@ async def test_browser_enforces_the_csp(dev: DevServer, shop: MerchantSite, brow
         assert any("Content Security Policy" in text for text in console), console
     finally:
         await context.close()
+
+
+async def test_line_items_listed(dev: DevServer, shop: MerchantSite, new_shopper: Any) -> None:
+    """A session created with line_items shows each item above the total, on a phone too."""
+    line_items = [
+        {
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": 1250,
+                "product_data": {"name": "Earl Grey", "description": "Loose leaf, 100 g"},
+            },
+            "quantity": 2,
+        },
+        {
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": 1999,
+                "product_data": {"name": "Teapot with a rather long name that has to wrap"},
+            },
+            "quantity": 1,
+        },
+    ]
+    session = dev.create_session(shop, amount_fiat=None, currency=None, line_items=line_items)
+    assert session["amount_fiat"] == "44.99"
+    for viewport, name in ((DESKTOP, "desktop"), (MOBILE, "mobile")):
+        shopper = await new_shopper(viewport=viewport)
+        page = shopper.page
+        await page.goto(session["checkout_url"])
+        items = page.locator(".line-items .line-item")
+        await items.first.wait_for()
+        assert await items.count() == 2
+        first = items.nth(0)
+        assert await first.locator(".line-name").inner_text() == "Earl Grey"
+        assert await first.locator(".line-description").inner_text() == "Loose leaf, 100 g"
+        assert await first.locator(".line-quantity").inner_text() == "2 × $12.50"
+        assert await first.locator(".line-total").inner_text() == "$25.00"
+        assert await items.nth(1).locator(".line-total").inner_text() == "$19.99"
+        assert "$44.99" in await page.locator("h1.amount").inner_text()
+        # Listed above the total, inside the summary.
+        list_box = await page.locator(".line-items").bounding_box()
+        total_box = await page.locator("h1.amount").bounding_box()
+        assert list_box is not None and total_box is not None
+        assert list_box["y"] + list_box["height"] <= total_box["y"]
+        assert await no_horizontal_scroll(page)
+        await shot(page, f"7-line-items-{name}")
