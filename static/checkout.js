@@ -37,7 +37,9 @@
     var text = button.getAttribute("data-copy");
     var done = function () {
       var label = button.textContent;
-      button.textContent = "Copied";
+      // The page's language: the server put the word on the page (templates/checkout.html).
+      var page = document.getElementById("checkout");
+      button.textContent = (page && page.getAttribute("data-copied")) || "Copied";
       setTimeout(function () { button.textContent = label; }, 1500);
     };
     if (navigator.clipboard && navigator.clipboard.writeText) {
