@@ -1,44 +1,69 @@
-"""API benchmark: create-session throughput and latency against a trivial endpoint.
+"""API benchmark: Kassa's hot endpoints against a bare Quart endpoint on the same hypercorn.
 
-Starts the real server (`kassa serve`, hypercorn) on SQLite and on PostgreSQL, then:
-1. closed loop, CONCURRENCY clients, alternating rounds: requests/s (median) and p50/p99
-   for GET /healthz (baseline, no database) and for POST /v1/checkout/sessions, and their
-   ratio;
-2. open loop at a fixed 200 requests/s of create-session: p50/p99 latency.
-Prints figures only; nothing is asserted. The per-key API limit (100 requests/s by default) is
-raised on the bench server so that it measures the work, not 429s; the limiter's one statement
-per request still runs.
+For SQLite and PostgreSQL, in one run:
+- a bare Quart app (bench/bare.py: `GET /` answers `{"ok": true}`) served exactly as
+  `kassa serve` serves Kassa (same hypercorn, one process, same loop and settings), and the
+  real `kassa serve`, each on a free loopback port;
+- wrk (compiled, closed loop; `-t1 -c16` by default) in alternating rounds: bare, create,
+  create with an Idempotency-Key, retrieve; then again, ROUNDS times (3 by default, of
+  SECONDS each). Create is `POST /v1/checkout/sessions` with a realistic JSON body (a wrk Lua
+  script; the Idempotency-Key variant numbers its keys per request), retrieve is
+  `GET /v1/checkout/sessions/{id}` of one session;
+- per endpoint: the median req/s of the rounds, its ratio to the bare endpoint's, the median
+  of the rounds' p50 and p99 (wrk's latency distribution), the server's CPU;
+- SQL statements per request, counted at the driver on a separate traced server (every
+  statement including BEGIN/COMMIT is a round trip to PostgreSQL), and those of one create.
 
-    .venv/bin/python bench/api.py [--seconds 5] [--concurrency 32] [--rate 200]
+Any non-2xx answer or socket error fails the run (the per-key API limit is raised on the
+bench servers so that wrk measures the work, not 429s; the limiter's statement still runs).
+wrk's own CPU under the bare endpoint is printed: below 100 % of one core, wrk is not what
+limits the figures. Nothing is asserted.
+
+--profile FILE also runs the create load (without Idempotency-Key) against a server under
+cProfile and writes the top entries, by cumulative and by own time, and the statements of
+one create, to FILE (bench/results/create_profile_*.txt).
+
+    .venv/bin/python bench/api.py [--database both|sqlite|postgres] [--seconds 5] [--rounds 3]
+                                  [--threads 1] [--connections 16] [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
+import pstats
 import secrets
+import signal
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._wrk import WrkResult, cpu_seconds, require_wrk, run_wrk  # noqa: E402
 from tests.conftest import (  # noqa: E402
-    POSTGRES_ADMIN_URL,
     TEST_NETWORKS,
     TEST_PAYOUT,
+    LiveServer,
+    free_port,
+    fresh_postgres_database,
     start_live_server,
 )
 
+# What a shop sends: an amount, the accepted coins, where to return, who and what for.
 SESSION_BODY = {
     "amount_fiat": "50.00",
     "currency": "EUR",
@@ -46,11 +71,18 @@ SESSION_BODY = {
     "allowed_networks": ["devnet"],
     "success_url": "https://shop.example/ok",
     "cancel_url": "https://shop.example/cancel",
+    "customer_email": "shopper@example.com",
+    "client_reference_id": "order-10042",
+    "metadata": {"order_id": "10042", "cart": "3 items"},
 }
 
 
 # Far above what the bench sends: see the docstring.
 UNLIMITED_API = {"KASSA_API_REQUESTS_PER_SECOND": "1000000", "KASSA_API_REQUESTS_BURST": "1000000"}
+
+INSTRUMENTED_SERVER = [sys.executable, str(REPO / "bench" / "_instrumented_server.py")]
+PROFILE_TOP = 30
+STATEMENT_SAMPLES = 10  # requests per variant whose statements are counted
 
 
 def cli_env(database_url: str) -> dict[str, str]:
@@ -101,139 +133,384 @@ def prepare(database_url: str) -> str:
     )["secret"]
 
 
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def closed_loop(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    seconds: float,
-    concurrency: int,
-    **kwargs: object,
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < stop_at:
-            started = time.perf_counter()
-            response = await client.request(method, path, **kwargs)  # type: ignore[arg-type]
-            latencies.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.text
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(latencies) / (time.perf_counter() - began), latencies
-
-
-async def open_loop(
-    client: httpx.AsyncClient, rate: float, seconds: float, headers: dict[str, str]
-) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    interval = 1.0 / rate
-    began = time.perf_counter()
-    tasks = []
-
-    async def one() -> None:
-        started = time.perf_counter()
-        response = await client.post("/v1/checkout/sessions", json=SESSION_BODY, headers=headers)
-        latencies.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.text
-
-    for i in range(int(rate * seconds)):
-        delay = began + i * interval - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
-    return len(latencies) / (time.perf_counter() - began), latencies
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
-
-
-async def run(label: str, base_url: str, secret: str, args: argparse.Namespace) -> None:
-    headers = {"Authorization": f"Bearer {secret}"}
-    limits = httpx.Limits(max_connections=args.concurrency * 2)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        await closed_loop(client, "GET", "/healthz", 1, 4)  # warm up
-        # Alternate short rounds so both figures see the same machine conditions.
-        base_rounds, create_rounds = [], []
-        base_lat: list[float] = []
-        create_lat: list[float] = []
-        for _ in range(args.rounds):
-            rps, lat = await closed_loop(
-                client, "GET", "/healthz", args.seconds / args.rounds, args.concurrency
-            )
-            base_rounds.append(rps)
-            base_lat += lat
-            rps, lat = await closed_loop(
-                client,
-                "POST",
-                "/v1/checkout/sessions",
-                args.seconds / args.rounds,
-                args.concurrency,
-                json=SESSION_BODY,
-                headers=headers,
-            )
-            create_rounds.append(rps)
-            create_lat += lat
-        base_rps = statistics.median(base_rounds)
-        create_rps = statistics.median(create_rounds)
-        paced_rps, paced_lat = await open_loop(client, args.rate, args.seconds, headers)
-    print(f"\n== {label}")
-    print(
-        f"baseline GET /healthz      : {base_rps:8.0f} req/s  p50 {ms(percentile(base_lat, 0.5))}"
-        f"  p99 {ms(percentile(base_lat, 0.99))}  (concurrency {args.concurrency})"
+def start_bare_server() -> LiveServer:
+    """bench/bare.py on a free loopback port, once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "bare.py"), "--port", str(port)], cwd=REPO
     )
-    print(
-        f"POST /v1/checkout/sessions : {create_rps:8.0f} req/s"
-        f"  p50 {ms(percentile(create_lat, 0.5))}"
-        f"  p99 {ms(percentile(create_lat, 0.99))}"
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"bench/bare.py exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(f"{base_url}/", timeout=1).read()
+            return LiveServer(base_url, process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("bench/bare.py did not answer within 30 s")
+
+
+# --- the load -----------------------------------------------------------------------------
+
+
+def create_script(path: Path, secret: str, idempotent: bool) -> Path:
+    """A wrk Lua script posting SESSION_BODY; with `idempotent`, a fresh Idempotency-Key per
+    request (init's argument, unique per wrk run, then thread number and a counter)."""
+    lua = f"""
+wrk.method = "POST"
+wrk.body = [==[{json.dumps(SESSION_BODY)}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {secret}"
+"""
+    if idempotent:
+        lua += """
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+function init(args)
+  prefix = args[1] .. "-" .. thread_number .. "-"
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  wrk.headers["Idempotency-Key"] = prefix .. counter
+  return wrk.format()
+end
+"""
+    path.write_text(lua)
+    return path
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    label: str
+    path: str
+    headers: Sequence[str] = ()
+    script: Path | None = None
+    unique_keys: bool = False  # pass the script a per-run Idempotency-Key prefix
+
+
+@dataclass(frozen=True)
+class Measured:
+    wrk: WrkResult
+    server_cpu_percent: float
+
+
+@dataclass
+class Rounds:
+    endpoint: Endpoint
+    measured: list[Measured] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(m.wrk.requests_per_second for m in self.measured)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(m.wrk.p50_ms for m in self.measured)
+
+    @property
+    def p99_ms(self) -> float:
+        return statistics.median(m.wrk.p99_ms for m in self.measured)
+
+    @property
+    def server_cpu_percent(self) -> float:
+        return statistics.median(m.server_cpu_percent for m in self.measured)
+
+
+def measure(
+    server: LiveServer, endpoint: Endpoint, seconds: float, args: argparse.Namespace
+) -> Measured:
+    """One wrk run against `server`, with the server's CPU over the same interval."""
+    pid = server.process.pid
+    before, started = cpu_seconds(pid), time.monotonic()
+    result = run_wrk(
+        server.base_url + endpoint.path,
+        seconds=seconds,
+        connections=args.connections,
+        threads=args.threads,
+        headers=endpoint.headers,
+        script=endpoint.script,
+        script_args=[f"bench-{secrets.token_hex(6)}"] if endpoint.unique_keys else (),
     )
-    print(f"ratio create/baseline      : {create_rps / base_rps:8.0%}  (target >= 50 %)")
-    print(
-        f"open loop at {args.rate:.0f} req/s      : {paced_rps:8.0f} req/s  p50 "
-        f"{ms(statistics.median(paced_lat))}  p99 {ms(percentile(paced_lat, 0.99))}"
-        "  (target p99 < 25 ms on PostgreSQL)"
+    server_cpu = (cpu_seconds(pid) - before) / (time.monotonic() - started) * 100
+    return Measured(result, server_cpu)
+
+
+def create_session(base_url: str, secret: str) -> str:
+    response = httpx.post(
+        f"{base_url}/v1/checkout/sessions",
+        json=SESSION_BODY,
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=30,
     )
+    response.raise_for_status()
+    session_id: str = response.json()["id"]
+    return session_id
+
+
+def endpoints(scratch: Path, secret: str, session_id: str) -> list[Endpoint]:
+    return [
+        Endpoint(
+            "POST /v1/checkout/sessions",
+            "/v1/checkout/sessions",
+            (),
+            create_script(scratch / "create.lua", secret, idempotent=False),
+        ),
+        Endpoint(
+            "  with Idempotency-Key",
+            "/v1/checkout/sessions",
+            (),
+            create_script(scratch / "create_idempotent.lua", secret, idempotent=True),
+            unique_keys=True,
+        ),
+        Endpoint(
+            "GET /v1/checkout/sessions/{id}",
+            f"/v1/checkout/sessions/{session_id}",
+            (f"Authorization: Bearer {secret}",),
+        ),
+    ]
+
+
+BARE = Endpoint("bare GET / (Quart, same hypercorn)", "/")
+
+
+def alternate(
+    bare: LiveServer, server: LiveServer, kassa_endpoints: list[Endpoint], args: argparse.Namespace
+) -> tuple[Rounds, list[Rounds]]:
+    """Warm up, then ROUNDS rounds of bare and each Kassa endpoint in turn."""
+    measure(bare, BARE, 1, args)
+    for endpoint in kassa_endpoints:
+        measure(server, endpoint, 1, args)
+    bare_rounds = Rounds(BARE)
+    kassa_rounds = [Rounds(endpoint) for endpoint in kassa_endpoints]
+    for _ in range(args.rounds):
+        bare_rounds.measured.append(measure(bare, BARE, args.seconds, args))
+        for rounds in kassa_rounds:
+            rounds.measured.append(measure(server, rounds.endpoint, args.seconds, args))
+    return bare_rounds, kassa_rounds
+
+
+# --- SQL statements per request -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementCounts:
+    per_request: dict[str, float]
+    one_create: list[str]
+
+
+def count_statements(
+    database_url: str, scratch: Path, secret: str, kassa_endpoints: list[Endpoint]
+) -> StatementCounts:
+    """Requests one at a time against a server tracing its statements at the driver."""
+    trace = scratch / f"statements-{secrets.token_hex(4)}.log"
+    trace.touch()
+    env = {**UNLIMITED_API, "BENCH_SQL_TRACE": str(trace)}
+    server = start_live_server(database_url, scratch, env, kassa=INSTRUMENTED_SERVER)
+    auth = {"Authorization": f"Bearer {secret}"}
+
+    def lines() -> list[str]:
+        time.sleep(0.05)  # the driver's thread (aiosqlite) may still be writing its last line
+        return trace.read_text().splitlines()
+
+    try:
+        with httpx.Client(base_url=server.base_url, headers=auth, timeout=30) as client:
+            session_id = ""
+            for _ in range(3):  # warm: first statements, caches, last_used_at refreshed
+                created = client.post("/v1/checkout/sessions", json=SESSION_BODY)
+                created.raise_for_status()
+                session_id = created.json()["id"]
+                client.get(f"/v1/checkout/sessions/{session_id}").raise_for_status()
+            variants = {
+                "create": lambda: client.post("/v1/checkout/sessions", json=SESSION_BODY),
+                "create with Idempotency-Key": lambda: client.post(
+                    "/v1/checkout/sessions",
+                    json=SESSION_BODY,
+                    headers={"Idempotency-Key": f"count-{secrets.token_hex(8)}"},
+                ),
+                "retrieve": lambda: client.get(f"/v1/checkout/sessions/{session_id}"),
+            }
+            per_request: dict[str, float] = {}
+            for name, send in variants.items():
+                before = len(lines())
+                for _ in range(STATEMENT_SAMPLES):
+                    send().raise_for_status()
+                per_request[name] = (len(lines()) - before) / STATEMENT_SAMPLES
+            before = len(lines())
+            variants["create"]().raise_for_status()
+            one_create = lines()[before:]
+    finally:
+        server.stop()
+    return StatementCounts(per_request, one_create)
+
+
+# --- the profile --------------------------------------------------------------------------
+
+
+def profile_create(
+    database_url: str, scratch: Path, create: Endpoint, args: argparse.Namespace
+) -> tuple[str, WrkResult]:
+    """The create load against a server under cProfile (only during the load): the top
+    entries by cumulative and by own time, and wrk's figures under the profiler."""
+    stats_file = scratch / f"create-{secrets.token_hex(4)}.pstats"
+    env = {**UNLIMITED_API, "BENCH_PROFILE": str(stats_file)}
+    server = start_live_server(database_url, scratch, env, kassa=INSTRUMENTED_SERVER)
+    try:
+        measure(server, create, 1, args)  # warm up
+        os.kill(server.process.pid, signal.SIGUSR1)
+        result = measure(server, create, args.profile_seconds, args).wrk
+        os.kill(server.process.pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while not stats_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # dump_stats may still be writing
+    finally:
+        server.stop()
+    text = ""
+    for order in ("cumulative", "tottime"):
+        buffer = io.StringIO()
+        pstats.Stats(str(stats_file), stream=buffer).sort_stats(order).print_stats(PROFILE_TOP)
+        text += f"\n--- top {PROFILE_TOP} by {order}\n" + _short_paths(buffer.getvalue())
+    return text, result
+
+
+def _short_paths(text: str) -> str:
+    for prefix in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["stdlib"]}:
+        text = text.replace(prefix + "/", "")
+    return text.replace(str(REPO) + "/", "")
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def row(rounds: Rounds, bare_rate: float) -> str:
+    return (
+        f"  {rounds.endpoint.label:<35} {rounds.rate:7.0f}  {rounds.rate / bare_rate:5.2f}"
+        f"  {rounds.p50_ms:7.2f}  {rounds.p99_ms:7.2f}  {rounds.server_cpu_percent:5.0f} %"
+    )
+
+
+def report(
+    label: str,
+    bare_rounds: Rounds,
+    kassa_rounds: list[Rounds],
+    counts: StatementCounts,
+    load: tuple[float, float],
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"\n== {label}  (wrk -t{args.threads} -c{args.connections}, {args.rounds} alternating"
+        f" rounds of {args.seconds:g} s; medians of the rounds)"
+    )
+    # Anything else running on the machine takes CPU from the servers: say how much there was.
+    print(f"  load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f}")
+    print(f"  {'':<35} {'req/s':>7}  {'ratio':>5}  {'p50 ms':>7}  {'p99 ms':>7}  server CPU")
+    print(row(bare_rounds, bare_rounds.rate))
+    for rounds in kassa_rounds:
+        print(row(rounds, bare_rounds.rate))
+    for rounds in (bare_rounds, *kassa_rounds):
+        figures = " ".join(f"{m.wrk.requests_per_second:.0f}" for m in rounds.measured)
+        print(f"  rounds, {rounds.endpoint.label.strip()}: {figures} req/s")
+    wrk_cpu = max(m.wrk.wrk_cpu_percent for m in bare_rounds.measured)
+    verdict = "not the bottleneck" if wrk_cpu < 90 else "NEAR SATURATION: add --threads"
+    print(
+        f"  wrk's CPU under the bare endpoint: at most {wrk_cpu:.0f} % of one core"
+        f" (it has {args.threads}; {verdict})"
+    )
+    per_request = ", ".join(f"{name} {count:g}" for name, count in counts.per_request.items())
+    print(f"  SQL statements per request: {per_request}")
+    print("  statements of one create:")
+    for statement in counts.one_create:
+        print(f"    {statement[:150]}")
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} CPUs, shared by wrk, the servers and the database"
+
+
+async def bench_database(
+    label: str,
+    database_url: str,
+    scratch: Path,
+    bare: LiveServer,
+    args: argparse.Namespace,
+    profiles: list[str],
+) -> None:
+    secret = prepare(database_url)
+    load_before = os.getloadavg()[0]
+    server = start_live_server(database_url, scratch, UNLIMITED_API)
+    try:
+        kassa_endpoints = endpoints(scratch, secret, create_session(server.base_url, secret))
+        bare_rounds, kassa_rounds = alternate(bare, server, kassa_endpoints, args)
+    finally:
+        server.stop()
+    load = (load_before, os.getloadavg()[0])
+    counts = count_statements(database_url, scratch, secret, kassa_endpoints)
+    report(label, bare_rounds, kassa_rounds, counts, load, args)
+    if args.profile:
+        text, result = profile_create(database_url, scratch, kassa_endpoints[0], args)
+        statements = "\n".join(f"  {statement}" for statement in counts.one_create)
+        per_request = ", ".join(f"{name} {n:g}" for name, n in counts.per_request.items())
+        profiles.append(
+            f"\n==== {label}: POST /v1/checkout/sessions under cProfile\n"
+            f"wrk -t{args.threads} -c{args.connections} for {args.profile_seconds:g} s: "
+            f"{result.requests_per_second:.0f} req/s under the profiler (unprofiled: "
+            f"{kassa_rounds[0].rate:.0f} req/s; bare {bare_rounds.rate:.0f} req/s)\n"
+            f"SQL statements per request: {per_request}\n"
+            f"statements of one create:\n{statements}\n{text}"
+        )
+
+
+def write_profiles(path: Path, profiles: list[str], args: argparse.Namespace) -> None:
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    header = (
+        f"bench/api.py --profile: the create path, {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+        f"git {commit}, {machine()}.\n"
+        "cProfile on the server's main thread (the event loop) during the load only; its "
+        "overhead slows\nthe server, so read shares, not absolute times. ncalls of coroutines "
+        "count each resumption.\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + "".join(profiles))
+    print(f"\nprofile written to {path}")
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--rounds", type=int, default=5, help="alternating closed-loop rounds")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["both", "sqlite", "postgres"], default="both")
+    parser.add_argument("--seconds", type=float, default=5, help="per round and endpoint")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="write a create profile")
+    parser.add_argument("--profile-seconds", type=float, default=10)
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as scratch:
-        sqlite_url = f"sqlite://{scratch}/bench.db"
-        secret = prepare(sqlite_url)
-        server = start_live_server(sqlite_url, Path(scratch), UNLIMITED_API)
-        try:
-            await run("SQLite", server.base_url, secret, args)
-        finally:
-            server.stop()
-
-        name = f"kassa_bench_{secrets.token_hex(4)}"
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            pg_url = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-            secret = prepare(pg_url)
-            server = start_live_server(pg_url, Path(scratch), UNLIMITED_API)
-            try:
-                await run("PostgreSQL", server.base_url, secret, args)
-            finally:
-                server.stop()
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+    require_wrk()
+    print(f"machine: {machine()}")
+    profiles: list[str] = []
+    bare = start_bare_server()
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            if args.database in ("both", "sqlite"):
+                url = f"sqlite://{scratch}/bench.db"
+                await bench_database("SQLite", url, Path(scratch), bare, args, profiles)
+            if args.database in ("both", "postgres"):
+                async with fresh_postgres_database("kassa_bench") as url:
+                    await bench_database("PostgreSQL", url, Path(scratch), bare, args, profiles)
+    finally:
+        bare.stop()
+    if args.profile:
+        write_profiles(args.profile, profiles, args)
 
 
 if __name__ == "__main__":

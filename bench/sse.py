@@ -27,9 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +39,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._wrk import cpu_seconds, run_wrk  # noqa: E402
 from bench.api import SESSION_BODY, UNLIMITED_API, prepare  # noqa: E402
 from tests.conftest import LiveServer, fresh_postgres_database, start_live_server  # noqa: E402
 
@@ -60,52 +58,21 @@ class Latency:
     cpu_percent: float  # the server process's, during the measurement
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def _wrk_ms(output: str, label: str) -> float:
-    match = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"no {label} line in wrk's output:\n{output}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measure_api(
     server: LiveServer, secret: str, session_id: str, args: argparse.Namespace
 ) -> Latency:
     """wrk against the retrieve endpoint; the server's CPU over the same interval."""
     pid = server.process.pid
     before, started = cpu_seconds(pid), time.monotonic()
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            "wrk",
-            "-t1",
-            f"-c{args.connections}",
-            f"-d{args.seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {secret}",
-            f"{server.base_url}/v1/checkout/sessions/{session_id}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=args.seconds + 30,
-        check=True,
+    result = await asyncio.to_thread(
+        run_wrk,
+        f"{server.base_url}/v1/checkout/sessions/{session_id}",
+        seconds=args.seconds,
+        connections=args.connections,
+        headers=[f"Authorization: Bearer {secret}"],
     )
     cpu = (cpu_seconds(pid) - before) / (time.monotonic() - started) * 100
-    output = done.stdout
-    if "Non-2xx" in output:
-        raise RuntimeError(f"the API answered errors under wrk:\n{output}")
-    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
-    assert rate is not None, output
-    return Latency(float(rate.group(1)), _wrk_ms(output, "50%"), _wrk_ms(output, "99%"), cpu)
+    return Latency(result.requests_per_second, result.p50_ms, result.p99_ms, cpu)
 
 
 class Stream:
