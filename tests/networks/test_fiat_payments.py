@@ -66,6 +66,14 @@ async def test_gbp_session_paid_in_usdc_through_the_ecb_rate(
         ecb = respx.get(ECB_URL).mock(return_value=httpx.Response(200, text=ecb_xml()))
         session = await gbp_session(api)
         assert ecb.call_count == 0  # creation decides from what sources declare, no fetch
+        # The page's preview shows what Pay will lock: short, exact amounts.
+        preview = f"/checkout/{session['id']}/preview?option={DEVNET}:"
+        headers = {"HX-Request": "true"}
+        usdc = await (await api.client.get(preview + "USDC", headers=headers)).get_data(True)
+        assert "33.08 USDC" in usdc
+        eth = await (await api.client.get(preview + "ETH", headers=headers)).get_data(True)
+        # 25.00 GBP at 2000 USD/ETH × 0.75594… GBP/USD = 0.0165355… ETH, up to 6 places.
+        assert "0.016536 ETH" in eth
         status, payment = await api.payment(session["id"], "USDC")
     assert status == 200, payment
     # USDC/GBP = the USD peg × the ECB's USD/GBP (GBP per euro ÷ USD per euro).
