@@ -464,7 +464,8 @@ def _drive_stripe(base_url: str, secret: str) -> None:
         api_key=secret, base_addresses={"api": base_url}, max_network_retries=0
     )
     session = client.v1.checkout.sessions.create(
-        params={  # type: ignore[arg-type] - Kassa's own fields ride along as params
+        # Kassa's own fields (amount via line_items, allowed_*) ride along as params.
+        params={  # type: ignore[arg-type]
             "mode": "payment",
             "locale": "fr",
             "line_items": [
@@ -492,7 +493,7 @@ def _drive_stripe(base_url: str, secret: str) -> None:
     listed = list(page.auto_paging_iter())
     assert [i.description for i in listed] == [f"Book {n}" for n in range(12)]
     assert [i.quantity for i in listed] == list(range(1, 13))
-    assert listed[0].price.unit_amount == 1500
+    assert listed[0]["price"]["unit_amount"] == 1500
 
 
 async def test_official_stripe_library_creates_and_lists_line_items(
