@@ -38,7 +38,7 @@ def test_builtins_load_through_entry_points() -> None:
     pm = make_plugin_manager(_settings())
     names = {name for name, _ in pm.list_name_plugin()}
     evm = {"ethereum", "polygon", "base", "arbitrum", "optimism"}
-    assert set(default_plugins()) == evm | {"erc20"}
+    assert set(default_plugins()) == evm | {"erc20", "fiat"}
     assert set(default_plugins()) <= names
     from plugins.evm import EvmPlugin
 
