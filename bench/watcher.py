@@ -67,7 +67,7 @@ from app.networks import PaymentTerms, Registry  # noqa: E402
 from app.objects import payment_object  # noqa: E402
 from app.payments import create_payment, fee_for  # noqa: E402
 from app.plugins import start_registry  # noqa: E402
-from app.quotes import crypto_units_for  # noqa: E402
+from app.quotes import token_units_for  # noqa: E402
 from app.states import PaymentStatus, SessionStatus, utcnow  # noqa: E402
 from app.watcher import ChainWatcher, follow_tx_hint, run_watcher  # noqa: E402
 from plugins.evm.anvil import AnvilNode  # noqa: E402
@@ -282,7 +282,7 @@ async def bulk_deposit_payments(
     now = utcnow()
     fiat = FiatAmount(2500, "USD")
     quote = await registry.quote_book.quote(symbol, fiat.currency, now)
-    amount = crypto_units_for(fiat, quote.rate, token.decimals)
+    amount = token_units_for(fiat, quote.rate, token)
     head = await network.head()
     deadline = max(head.timestamp, int(now.timestamp())) + settings.payment_window_seconds
     network_settings = settings.networks[DEVNET]
