@@ -191,22 +191,28 @@ async def test_session_not_expired_while_tx_seen_but_not_final(
 
 
 async def test_second_payment_for_completed_session_is_recorded(
-    api: Api, chain: DevChain, watcher: ChainWatcher
+    api: Api, chain: DevChain, make_registry: RegistryFactory
 ) -> None:
+    watcher = devnet_watcher(make_registry, confirmations=2)
     session = await api.session()
     _, first = await api.payment(session["id"], "ETH")
-    _, second = await api.payment(session["id"], "USDC")
-    assert first["data"] != second["data"]
+    await watcher.poll_once()
+    await chain.pay(first)
+    assert (await watcher.poll_once()).attached == [first["id"]]  # seen, not final yet
     # Same network, same session nonce: the contract itself refuses paying twice here.
     # Paying twice takes two chains; simulate the other chain with a fresh nonce.
     await SessionNonce.filter(network=DEVNET, session_id=session["id"]).update(
         nonce_index=10**12 + unix_time(first["expires_at"])
     )
+    # Another option while the first payment's transaction is seen: the first stays pending.
     _, third = await api.payment(session["id"], "USDC")
-    await watcher.poll_once()
-    await chain.pay(first)
+    assert first["data"] != third["data"]
+    assert (await Payment.get(id=first["id"])).status == "pending"
+    await chain.mine(1)
     assert (await watcher.poll_once()).confirmed == [first["id"]]
     await chain.pay(third)
+    await watcher.poll_once()
+    await chain.mine(1)
     assert (await watcher.poll_once()).confirmed == [third["id"]]
     assert (await CheckoutSession.get(id=session["id"])).status == "completed"
     assert (await CheckoutSession.get(id=session["id"])).payment_id == first["id"]
