@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from app.hookspecs import hookimpl
 from app.http import outbound_client
 from app.money import FiatAmount, currency_exponent
-from app.networks import PriceSource, Token
+from app.networks import PluginError, PriceSource, Token
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -375,4 +375,7 @@ def register_price_sources(settings: Settings) -> list[PriceSource]:
     """The operator's fixed rates (`fixed_rates`), asked before any market source."""
     if not settings.fixed_rates:
         return []
-    return [FixedRateSource(settings.fixed_rates, name="operator")]
+    try:
+        return [FixedRateSource(settings.fixed_rates, name="operator")]
+    except ValueError as error:  # a misspelt pair stops startup, never a quote
+        raise PluginError(f"fixed_rates: {error}") from None

@@ -10,7 +10,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from app.networks import RpcError
+from app.networks import PluginError, RpcError
 from app.quotes import split_pair
 from plugins.evm.network import ChainSpec, evm_settings
 from plugins.evm.rpc import RpcPool
@@ -84,5 +84,8 @@ def chainlink_sources(specs: Sequence[ChainSpec], settings: Any) -> list[Chainli
         if not evm.chainlink_feeds:
             continue
         rpc = RpcPool(spec.key, evm.rpc_url_values(), evm.rpc_timeout_seconds, poa=spec.poa)
-        sources.append(ChainlinkFeedSource(spec.key, rpc, dict(evm.chainlink_feeds)))
+        try:
+            sources.append(ChainlinkFeedSource(spec.key, rpc, dict(evm.chainlink_feeds)))
+        except ValueError as error:  # a misspelt pair or address stops startup
+            raise PluginError(f"network {spec.key!r}: chainlink_feeds: {error}") from None
     return sources

@@ -318,3 +318,13 @@ async def test_chainlink_fiat_feed_prices_a_stablecoin_in_gbp(chain: DevChain) -
         assert quote.rate == divide_rates(Decimal(1), Decimal("1.265"))
     finally:
         await rpc.close()
+
+
+def test_a_misspelt_operator_pair_stops_startup() -> None:
+    from app.config import Settings
+    from app.networks import PluginError, build_registry
+    from app.plugins import make_plugin_manager
+
+    settings = Settings(plugins=[], fixed_rates={"USDGBP": "0.79"})
+    with pytest.raises(PluginError, match="fixed_rates: a price pair is written SYMBOL/FIAT"):
+        build_registry(settings, make_plugin_manager(settings))
