@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from quart import Quart
-from quart.typing import TestClientProtocol
+from quart.typing import TestClientProtocol as Client
 
 from app.api.schemas import PaymentCreated, PaymentList
 from app.models import CheckoutSession, Event, Payment, RateLimit
@@ -215,7 +215,7 @@ async def test_money_at_a_replaced_payments_deposit_address_confirms_it_late(
 # ----------------------------------------------------------------------------- the hosted page
 
 
-async def page_token(client: TestClientProtocol, session_id: str) -> str:
+async def page_token(client: Client, session_id: str) -> str:
     """What the shopper's browser holds after opening the page: its cookie and token."""
     response = await client.get(f"/checkout/{session_id}")
     assert response.status_code == 200
@@ -224,7 +224,7 @@ async def page_token(client: TestClientProtocol, session_id: str) -> str:
     return match.group(1)
 
 
-async def press_pay(client: TestClientProtocol, session_id: str, token: str, option: str) -> int:
+async def press_pay(client: Client, session_id: str, token: str, option: str) -> int:
     response = await client.post(
         f"/checkout/{session_id}/pay", form={"csrf_token": token, "option": option}
     )
@@ -233,7 +233,7 @@ async def press_pay(client: TestClientProtocol, session_id: str, token: str, opt
 
 async def test_two_presses_of_pay_on_the_page_make_one_payment(
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     registry,  # noqa: F811
     full_buckets: None,
 ) -> None:
@@ -258,7 +258,7 @@ async def test_two_presses_of_pay_on_the_page_make_one_payment(
 
 async def test_simultaneous_first_presses_on_the_page_make_one_payment(
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     registry,  # noqa: F811
     full_buckets: None,
 ) -> None:
@@ -273,7 +273,7 @@ async def test_simultaneous_first_presses_on_the_page_make_one_payment(
 
 async def test_the_page_creates_its_sessions_payment_through_the_api_with_its_token(
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     registry,  # noqa: F811
     full_buckets: None,
 ) -> None:
@@ -295,7 +295,7 @@ async def test_the_page_creates_its_sessions_payment_through_the_api_with_its_to
 
 async def test_a_page_token_authorises_its_own_session_only(
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     registry,  # noqa: F811
     full_buckets: None,
 ) -> None:
@@ -353,7 +353,7 @@ async def test_a_page_token_authorises_its_own_session_only(
 async def test_the_pages_api_calls_share_its_payment_rate_limit(
     app: Quart,
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     registry,  # noqa: F811
     full_buckets: None,
 ) -> None:
@@ -393,7 +393,7 @@ async def test_the_pages_api_calls_share_its_payment_rate_limit(
 
 async def test_list_payments_with_filters_and_pagination(
     api: Api,  # noqa: F811
-    client: TestClientProtocol,
+    client: Client,
     chain: DevChain,  # noqa: F811
     registry,  # noqa: F811
 ) -> None:
@@ -457,6 +457,6 @@ async def test_list_payments_refuses_bad_filters(
     assert body["error"]["param"] == param
 
 
-async def test_list_payments_needs_a_key(client: TestClientProtocol, registry) -> None:  # noqa: F811
+async def test_list_payments_needs_a_key(client: Client, registry) -> None:  # noqa: F811
     response = await client.get("/v1/payments")
     await assert_error(response, 401, "authentication_error", "api_key_missing", None)
