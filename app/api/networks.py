@@ -14,6 +14,7 @@ from app.api.schemas import EmptyParams
 from app.doctor import HALTED_FOR_API, HealthCache, as_json
 from app.models import ChainCursor
 from app.networks import current_registry
+from app.objects import iso_time
 from app.watcher import recent_warnings
 
 blueprint = Blueprint("networks", __name__)
@@ -55,7 +56,13 @@ async def list_networks() -> Response:
                     "block_number": cursor.block_number if cursor is not None else None,
                 },
                 "warnings": [
-                    {key: w[key] for key in ("message", "tx_id", "block_number", "seen_at")}
+                    {
+                        "message": w["message"],
+                        "tx_id": w["tx_id"],
+                        "block_number": w["block_number"],
+                        # Stored as Unix seconds; shown like every other time in the API.
+                        "seen_at": iso_time(int(w["seen_at"])),
+                    }
                     for w in recent_warnings(cursor)
                 ],
                 "health": as_json(network_checks),

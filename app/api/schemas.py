@@ -622,7 +622,7 @@ class NetworkWarning(BaseModel):
     )
     tx_id: str
     block_number: int
-    seen_at: int = Field(description="When the watcher saw it (unix seconds).")
+    seen_at: IsoTime = Field(description="When the watcher saw it.")
 
 
 class NetworkHealthCheck(BaseModel):

@@ -10,7 +10,6 @@ from quart.typing import TestClientProtocol
 
 from tests.conftest import MerchantKeys
 
-
 ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 

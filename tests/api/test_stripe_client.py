@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import stripe
@@ -36,9 +37,19 @@ def _drive_stripe(base_url: str, secret: str) -> None:
     assert first.object == "checkout.session"
     assert first["amount_fiat"] == "10.00"
     assert first.metadata["order_id"] == "0"
+    # The documented fields (issue 11), not Stripe's `currency`/`created`.
+    assert first["fiat_currency"] == "EUR" and first["mode"] == "payment"
+    assert "currency" not in first and "created" not in first
+    assert first["created_at"].endswith("Z") and first["expires_at"] > first["created_at"]
 
     retrieved = client.v1.checkout.sessions.retrieve(first.id)
     assert retrieved.id == first.id and retrieved.status == "open"
+    assert retrieved["updated_at"] == first["updated_at"]
+
+    # `created` filters as the library sends them (created[gte]=…), with an ISO time too.
+    since: Any = {"gte": first["created_at"]}
+    recent = client.v1.checkout.sessions.list(params={"created": since, "limit": 100})
+    assert first.id in [s.id for s in recent.data]
 
     page = client.v1.checkout.sessions.list(params={"limit": 2})
     assert len(page.data) == 2 and page.has_more

@@ -31,6 +31,7 @@ from plugins.evm.deposit_network import TRANSFER_TOPIC, EvmDepositNetwork
 from plugins.evm.deposit_network import _topic as topic
 from plugins.evm.deposits import SWEPT_TOPIC
 from plugins.evm.network import EvmNetwork
+from tests.api.helpers import ISO_TIME
 from tests.chain import DEVNET, DevChain
 from tests.conftest import new_merchant
 from tests.networks.conftest import Api, RegistryFactory
@@ -255,6 +256,7 @@ async def test_owner_actions_alert_the_operator_and_warn_in_the_api(
     ]
     assert "paused" in warnings[0]["message"] and roles.stranger in warnings[1]["message"]
     assert set(warnings[0]) == {"message", "tx_id", "block_number", "seen_at"}
+    assert ISO_TIME.match(warnings[0]["seen_at"]), warnings[0]  # like every time in the API
 
 
 async def test_removing_the_gateways_own_signer_says_so(
