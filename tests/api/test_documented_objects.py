@@ -338,7 +338,8 @@ async def test_payment_object_and_webhook_bodies_are_documented(
     database_url: str,
 ) -> None:
     receiver = await receivers()
-    await create_endpoint(client, api.shop, receiver.url(), ["*"])
+    endpoint = await create_endpoint(client, api.shop, receiver.url(), ["*"])
+    assert ISO_TIME.match(endpoint["created_at"]) and "created" not in endpoint
     session = await api.session(metadata={"order_id": "42"}, client_reference_id="order-42")
     status, created = await api.payment(session["id"], "ETH")
     assert status == 200, created
@@ -382,6 +383,14 @@ async def test_payment_object_and_webhook_bodies_are_documented(
     assert paid["checkout_session"]["client_reference_id"] == "order-42"
     completed = bodies["checkout.session.completed"]["data"]["checkout_session"]
     assert completed["status"] == "completed" and completed["payment_id"] == payment["id"]
+
+    # Deliveries and their attempts show times the same way.
+    deliveries = await api.get(f"/v1/webhook_endpoints/{endpoint['id']}/deliveries")
+    assert len(deliveries["data"]) == 4
+    for delivery in deliveries["data"]:
+        assert delivery["status"] == "succeeded" and delivery["next_attempt_at"] is None
+        assert ISO_TIME.match(delivery["created_at"]) and ISO_TIME.match(delivery["completed_at"])
+        assert [ISO_TIME.match(a["started_at"]) is not None for a in delivery["attempts"]] == [True]
 
     # docs/webhooks.md's full examples have exactly these fields, level by level.
     for event_type in ("payment.confirmed", "checkout.session.completed"):
