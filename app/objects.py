@@ -23,8 +23,9 @@ MAX_UNIX_TIME = 253_402_300_799
 def iso_time(moment: dt.datetime | int) -> str:
     """Every time the API shows: ISO 8601 UTC with whole seconds, "2025-11-23T13:05:00Z".
 
-    Takes a datetime (naive ones are UTC, as the database hands them back on SQLite) or Unix
-    seconds (chain time, e.g. a payment's deadline; clamped so no chain's clock can overflow).
+    Takes a datetime (the database's are aware; a naive one is taken as UTC, never as the
+    server's local time) or Unix seconds (chain time, e.g. a payment's deadline; clamped to
+    1970..9999 so no chain's clock can make rendering fail).
     """
     if isinstance(moment, int):
         moment = dt.datetime.fromtimestamp(min(max(moment, 0), MAX_UNIX_TIME), dt.UTC)
