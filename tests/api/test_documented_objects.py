@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app.objects import iso_time
 from app.states import EventType, SessionStatus
 from app.watcher import ChainWatcher
 from app.webhooks.worker import DeliveryWorker
@@ -166,6 +167,17 @@ def documented(doc: str, **match: str) -> dict[str, Any]:
     found = [e for e in examples if all(e.get(k) == v for k, v in match.items())]
     assert len(found) == 1, f"{doc}: {len(found)} examples with {match}"
     return found[0]
+
+
+def test_one_helper_formats_every_time() -> None:
+    paris = dt.timezone(dt.timedelta(hours=1))
+    assert iso_time(dt.datetime(2025, 11, 23, 14, 5, 0, 999_999, paris)) == "2025-11-23T13:05:00Z"
+    assert iso_time(dt.datetime(2025, 11, 23, 13, 5)) == "2025-11-23T13:05:00Z"  # naive = UTC
+    assert iso_time(1_763_903_100) == "2025-11-23T13:05:00Z"  # chain time, Unix seconds
+    # No chain clock, however wrong, makes rendering fail.
+    assert iso_time(-1) == "1970-01-01T00:00:00Z"
+    assert iso_time(10**20) == "9999-12-31T23:59:59Z"
+    assert iso_time(dt.datetime(5, 1, 1, tzinfo=dt.UTC)) == "0005-01-01T00:00:00Z"
 
 
 # ---- checkout sessions ------------------------------------------------------------------
