@@ -261,7 +261,11 @@ class Payment(Model):
 
     class Meta:
         table = "payments"
-        indexes = (("network", "status"), ("session_id", "created_at"))
+        indexes = (
+            ("network", "status"),
+            ("session_id", "created_at"),
+            ("merchant_id", "livemode", "created_at"),  # GET /v1/payments
+        )
 
 
 class SessionNonce(Model):
