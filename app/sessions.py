@@ -19,8 +19,10 @@ EXPIRY_BATCH = 200
 
 def in_flight() -> Q:
     """Payments with money on chain that is not final yet: a seen transaction, or a transfer
-    to the deposit address still short of the confirmation depth."""
-    return Q(status=PaymentStatus.PENDING) & (
+    to the deposit address still short of the confirmation depth. Expired payments count too:
+    one replaced by a switch of option may have been paid just before it, and its money
+    still confirms it."""
+    return Q(status__in=[PaymentStatus.PENDING, PaymentStatus.EXPIRED]) & (
         Q(tx_hash__not_isnull=True) | Q(transfer_in_flight=True)
     )
 

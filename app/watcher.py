@@ -71,6 +71,10 @@ HINT_FOLLOW_SECONDS = 60.0
 # On a chain that mines no blocks while idle, an unpaid payment expires once the node's
 # chain time is this far past its deadline (a margin for clocks).
 IDLE_EXPIRY_MARGIN_SECONDS = 30
+# Payments whose contract transaction the watcher attaches and follows to finality: pending
+# ones, and expired ones (a switch of option replaced them, but the shopper had already
+# paid them within their deadline).
+FOLLOWED_STATUSES = (PaymentStatus.PENDING, PaymentStatus.EXPIRED)
 # Notices (`NoticeNetwork`) kept per network, and how long they show as warnings.
 KEPT_WARNINGS = 20
 WARNINGS_SHOWN_FOR = dt.timedelta(days=7)
@@ -257,7 +261,7 @@ class ChainWatcher:
             )
             for observation in credited:
                 payment = payments.get(observation.payment_id or "")
-                if payment is None or payment.status != PaymentStatus.PENDING:
+                if payment is None or payment.status not in FOLLOWED_STATUSES:
                     continue
                 if payment.block_hash != observation.block_hash:
                     continue
@@ -273,6 +277,8 @@ class ChainWatcher:
         return True
 
     async def _clear_tx(self, payment: Payment, conn: Any) -> bool:
+        """Forget a seen transaction that left the canonical chain (`payment.reorged`); the
+        payment keeps its status: pending again waits for money, expired stays expired."""
         cleared = {
             "tx_hash": None,
             "block_number": None,
@@ -283,7 +289,7 @@ class ChainWatcher:
         }
         updated = (
             await Payment.filter(
-                id=payment.id, status=PaymentStatus.PENDING, block_hash=payment.block_hash
+                id=payment.id, status=payment.status, block_hash=payment.block_hash
             )
             .using_db(conn)
             .update(**cleared, updated_at=utcnow())
@@ -416,16 +422,19 @@ class ChainWatcher:
         )
         if payment is None or mismatch:
             return
+        if payment.status not in FOLLOWED_STATUSES or payment.tx_hash is not None:
+            return
         if payment.status == PaymentStatus.EXPIRED:
-            log.error(
-                "%s: payment %s was paid (tx %s) after it expired; refund or reconcile",
+            # Replaced by a switch of option before its transaction was seen: the contract
+            # took the money within the payment's deadline, so it is the merchant's. Followed
+            # to finality like a pending payment, it keeps its status until `_complete`
+            # confirms it (expired -> confirmed); nothing paid is hidden.
+            log.warning(
+                "%s: expired payment %s was paid (tx %s); following it to finality",
                 self.network.key,
                 payment.id,
                 entry.tx_id,
             )
-            return
-        if payment.status != PaymentStatus.PENDING or payment.tx_hash is not None:
-            return
         changes = {
             "tx_hash": entry.tx_id,
             "block_number": entry.block_number,
@@ -436,7 +445,7 @@ class ChainWatcher:
         }
         async with in_transaction() as conn:
             updated = (
-                await Payment.filter(id=payment.id, status=PaymentStatus.PENDING, tx_hash=None)
+                await Payment.filter(id=payment.id, status=payment.status, tx_hash=None)
                 .using_db(conn)
                 .update(**changes, updated_at=utcnow())
             )
@@ -452,7 +461,7 @@ class ChainWatcher:
 
     async def _confirm(self, cursor: ChainCursor, head: Block, result: PollResult) -> None:
         seen = await Payment.filter(
-            network=self.network.key, status=PaymentStatus.PENDING, tx_hash__not_isnull=True
+            network=self.network.key, status__in=FOLLOWED_STATUSES, tx_hash__not_isnull=True
         ).order_by("block_number")
         if not seen:
             return
@@ -511,6 +520,9 @@ class ChainWatcher:
                 session = await CheckoutSession.get(id=payment.session_id).using_db(conn)  # type: ignore[attr-defined]
                 # Late: its session closed before the money was final (expired, canceled, or
                 # completed by another payment). The money is at the merchant all the same.
+                # A payment replaced by a switch of option (expired) but paid within its
+                # deadline is not late while its session is open: the shopper paid on the
+                # terms they signed, so it completes the session (which then points at it).
                 late = session.status != SessionStatus.OPEN
                 events.append(
                     await transition(

@@ -253,7 +253,9 @@ async def _open_page_context(session: CheckoutSession, **extra: Any) -> dict[str
     context = await _context(session, **extra)
     options = payment_options(session, context["merchant"])
     chosen = find_option(options, request.args.get("option"))
-    choosing = context["pay"] is None or request.args.get("choose") == "1"
+    # No choices while money of a replaced payment is on its way: it will complete the session.
+    unpaid = context["pay"] is None and context["status"].phase != "seen"
+    choosing = unpaid or request.args.get("choose") == "1"
     preview = None
     if choosing and chosen is not None:
         preview = await _preview(session, chosen)

@@ -26,13 +26,30 @@ def cancel_redirect_url(session: CheckoutSession) -> str:
     return session.cancel_url.replace(SESSION_ID_PLACEHOLDER, session.id)
 
 
+def _money_on_its_way(payment: Payment) -> bool:
+    """A transaction seen, or money at the deposit address, not final yet (pending, or
+    expired: a payment replaced by a switch of option may have been paid just before)."""
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.EXPIRED):
+        return False
+    return bool(payment.tx_hash) or bool(getattr(payment, "transfer_in_flight", False))
+
+
+def _followed(session: CheckoutSession, payments: Sequence[Payment]) -> Payment | None:
+    """The session's own payment; but while it has nothing on the way and another payment of
+    the session has (paid just before the shopper switched option), that one, so the page
+    says money is coming instead of asking for it again."""
+    own = next((payment for payment in payments if payment.id == session.payment_id), None)
+    if own is not None and (own.status == PaymentStatus.CONFIRMED or _money_on_its_way(own)):
+        return own
+    moving = [payment for payment in payments if _money_on_its_way(payment)]
+    if moving:
+        return max(moving, key=lambda payment: payment.created_at)
+    return own or max(payments, key=lambda payment: payment.created_at, default=None)
+
+
 async def active_payment(session: CheckoutSession) -> Payment | None:
-    """The payment the page follows: the session's own, else its newest pending one."""
-    if session.payment_id:
-        payment = await Payment.get_or_none(id=session.payment_id)
-        if payment is not None:
-            return payment
-    return await Payment.filter(session_id=session.id).order_by("-created_at").first()
+    """The payment the page follows (`_followed`): the session's own, else its newest."""
+    return _followed(session, await Payment.filter(session_id=session.id))
 
 
 async def active_payments(sessions: Sequence[CheckoutSession]) -> dict[str, Payment | None]:
@@ -40,13 +57,7 @@ async def active_payments(sessions: Sequence[CheckoutSession]) -> dict[str, Paym
     payments: dict[str, list[Payment]] = {session.id: [] for session in sessions}
     for payment in await Payment.filter(session_id__in=list(payments)):
         payments[payment.session_id].append(payment)  # type: ignore[attr-defined]
-    return {
-        session.id: next(
-            (payment for payment in payments[session.id] if payment.id == session.payment_id),
-            max(payments[session.id], key=lambda payment: payment.created_at, default=None),
-        )
-        for session in sessions
-    }
+    return {session.id: _followed(session, payments[session.id]) for session in sessions}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +116,8 @@ def shopper_status(session: CheckoutSession, payment: Payment | None) -> Shopper
             return ShopperStatus("late", **_money(payment))
         # Confirmed but the session is not completed yet: the watcher is finishing the write.
         return ShopperStatus("seen", tx_hash=payment.tx_hash, **_money(payment))
-    if payment is not None and payment.status == PaymentStatus.PENDING:
-        in_flight = bool(payment.tx_hash) or bool(getattr(payment, "transfer_in_flight", False))
-        if in_flight:
+    if payment is not None and _money_on_its_way(payment):
+        if payment.status == PaymentStatus.PENDING or session.status == SessionStatus.OPEN:
             # Money on its way wins over the session clock: the session cannot expire while
             # a payment is on its way to finality.
             return ShopperStatus(
