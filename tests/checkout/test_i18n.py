@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gettext
+import html as html_module
+import json
 import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -90,6 +92,26 @@ def test_extraction_finds_the_page_texts() -> None:
     assert "No networks are enabled." in messages  # app/checkout/preview.py
     assert any("price requests" in str(key) for key in messages)  # lazy_gettext
     assert any(isinstance(key, tuple) for key in messages)  # ngettext
+
+
+WALLET_SCRIPT = REPO / "plugins" / "evm" / "static" / "wallet.js"
+WALLET_TEMPLATE = REPO / "plugins" / "evm" / "templates" / "evm" / "pay.html"
+STRING = r'"((?:[^"\\]|\\.)*)"'
+
+
+def test_wallet_script_asks_for_every_message_the_template_translates() -> None:
+    """wallet.js says nothing of its own: each text goes through `text(key, english)`, and
+    evm/pay.html renders the same key with the same English text through `_()` (so the
+    extraction above, and with it the catalog check, sees every message the script shows)."""
+    script = WALLET_SCRIPT.read_text()
+    asked = dict(re.findall(r'\btext\(\s*"(\w+)",\s*' + STRING, script))
+    rendered = dict(re.findall(r'"(\w+)":\s*_\(\s*' + STRING, WALLET_TEMPLATE.read_text()))
+    assert len(asked) >= 25
+    assert asked == rendered
+    # No English sentence bypasses the catalog: status lines, errors, labels, the retry button.
+    assert not re.search(r'\b(?:say|fail)\(\s*["\']', script)
+    assert not re.search(r'textContent\s*=\s*["\']\w', script)
+    assert set(asked.values()) <= set(extracted_messages())
 
 
 def catalog_problems(translated: Catalog, messages: dict[str | tuple[str, str], str]) -> list[str]:
@@ -342,6 +364,30 @@ async def test_notices_and_pay_step_in_the_session_language(
     # Displayed with the locale's separators; what the shopper copies stays machine format.
     assert '<output id="amount-due" class="crypto">12,34</output> USDC' in step
     assert 'data-copy="12.34"' in step
+
+
+async def test_wallet_messages_in_the_pay_step_language(
+    client: Client, session: CheckoutSession, fake_payments: None
+) -> None:
+    """The pay step hands wallet.js its texts in the page's language, placeholders intact."""
+    html = await page(client, f"/checkout/{session.id}", "de")
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
+    assert token
+    paid = await client.post(
+        f"/checkout/{session.id}/pay",
+        form={"option": "devnet:ETH"},
+        headers={**HTMX, "Accept-Language": "de", "X-CSRF-Token": token.group(1)},
+    )
+    assert paid.status_code == 200
+    attribute = re.search(r"data-messages='([^']*)'", await paid.get_data(as_text=True))
+    assert attribute
+    messages = json.loads(html_module.unescape(attribute.group(1)))
+    assert messages["rejected"] == "Sie haben die Anfrage in Ihrer Wallet abgelehnt."
+    assert messages["try_again"] == "Erneut versuchen"
+    assert messages["switching"] == "Ihre Wallet wird auf %(network)s umgestellt…"
+    assert messages["wallet_error"] == "Die Wallet hat einen Fehler gemeldet: %(detail)s."
+    english = await page(client, f"/checkout/{session.id}", "en")
+    assert "You rejected the request in your wallet." in html_module.unescape(english)
 
 
 @contextlib.asynccontextmanager

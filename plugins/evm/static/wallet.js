@@ -17,6 +17,28 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // The texts of the pay step being paid, in the page's language: evm/pay.html renders them
+  // into the button's data-messages (JSON, key -> text with `%(name)s` placeholders).
+  var messages = {};
+
+  function readMessages(button) {
+    try {
+      var parsed = JSON.parse(button.getAttribute("data-messages") || "{}");
+      return parsed && typeof parsed === "object" ? parsed : {};
+    } catch (error) {
+      return {};  // a broken attribute costs the translation, never the payment
+    }
+  }
+
+  // The message `key` in the page's language, else `english`, with placeholders filled.
+  function text(key, english, values) {
+    var template = typeof messages[key] === "string" && messages[key] ? messages[key] : english;
+    return template.replace(/%\((\w+)\)s/g, function (placeholder, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name)
+        ? String(values[name]) : placeholder;
+    });
+  }
+
   function say(text, isError) {
     var box = $("wallet-message");
     if (!box) return;
@@ -38,16 +60,25 @@
   function describe(error, chainName) {
     var code = errorCode(error);
     var message = String((error && error.message) || "");
-    if (code === 4001) return "You rejected the request in your wallet.";
-    if (code === 4100) return "Your wallet has not authorised this page. Unlock it and allow the connection.";
-    if (code === -32002) return "Your wallet is already showing a request. Open it to continue.";
-    if (code === 4900 || code === 4901) return "Your wallet is disconnected from the network.";
-    if (code === 4902) return "Your wallet does not know " + chainName + ". Add it in the wallet, then retry.";
+    if (code === 4001) return text("rejected", "You rejected the request in your wallet.");
+    if (code === 4100) {
+      return text("unauthorized", "Your wallet has not authorised this page. Unlock it and allow the connection.");
+    }
+    if (code === -32002) return text("busy", "Your wallet is already showing a request. Open it to continue.");
+    if (code === 4900 || code === 4901) {
+      return text("disconnected", "Your wallet is disconnected from the network.");
+    }
+    if (code === 4902) {
+      return text("unknown_chain", "Your wallet does not know %(network)s. Add it in the wallet, then retry.",
+        { network: chainName });
+    }
     if (/insufficient funds|exceeds balance|InsufficientBalance/i.test(message)) {
-      return "Not enough funds in this account to pay and cover the network fee.";
+      return text("insufficient_funds", "Not enough funds in this account to pay and cover the network fee.");
     }
     if (error && error.kassa) return message;
-    return "The wallet reported an error: " + (message || "unknown error") + ".";
+    // The wallet's own words stay as it wrote them: only the sentence around them is ours.
+    return text("wallet_error", "The wallet reported an error: %(detail)s.",
+      { detail: message || text("unknown_error", "unknown error") });
   }
 
   function fail(text) { var e = new Error(text); e.kassa = true; return e; }
@@ -60,23 +91,25 @@
     for (var i = 0; i < 180; i++) {
       var receipt = await provider.request({ method: "eth_getTransactionReceipt", params: [hash] });
       if (receipt) {
-        if (receipt.status !== "0x1") throw fail("The transaction " + hash + " failed on chain.");
+        if (receipt.status !== "0x1") {
+          throw fail(text("tx_failed", "The transaction %(hash)s failed on chain.", { hash: hash }));
+        }
         return receipt;
       }
       await sleep(1000);
     }
-    throw fail("The transaction was not mined in time; check your wallet, then retry.");
+    throw fail(text("not_mined", "The transaction was not mined in time; check your wallet, then retry."));
   }
 
   async function ensureChain(provider, d) {
     var current = await provider.request({ method: "eth_chainId" });
     if (String(current).toLowerCase() === d.chainId.toLowerCase()) return;
-    say("Switching your wallet to " + d.chainName + "…");
+    say(text("switching", "Switching your wallet to %(network)s…", { network: d.chainName }));
     try {
       await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: d.chainId }] });
     } catch (error) {
       if (errorCode(error) !== 4902 || !d.rpcUrl) throw error;
-      say("Adding " + d.chainName + " to your wallet…");
+      say(text("adding", "Adding %(network)s to your wallet…", { network: d.chainName }));
       var params = {
         chainId: d.chainId,
         chainName: d.chainName,
@@ -89,7 +122,8 @@
     }
     current = await provider.request({ method: "eth_chainId" });
     if (String(current).toLowerCase() !== d.chainId.toLowerCase()) {
-      throw fail("Your wallet is on another network. Switch it to " + d.chainName + " and retry.");
+      throw fail(text("wrong_network", "Your wallet is on another network. Switch it to %(network)s and retry.",
+        { network: d.chainName }));
     }
   }
 
@@ -106,24 +140,27 @@
     if (!d.approveToken) return;
     var need = BigInt(d.approveAmount);
     var balance = await callUint(provider, d.approveToken, "0x70a08231" + pad32(account));
-    if (balance < need) throw fail("Not enough " + d.symbol + " in this account for this payment.");
+    if (balance < need) {
+      throw fail(text("not_enough", "Not enough %(symbol)s in this account for this payment.", { symbol: d.symbol }));
+    }
     var allowance = await callUint(
       provider, d.approveToken, "0xdd62ed3e" + pad32(account) + pad32(d.approveSpender));
     if (allowance >= need) return;
     if (allowance > 0n) {
       // USDT-like tokens refuse to change a non-zero allowance: reset it first.
-      say("Step 1 of 3: confirm resetting the " + d.symbol + " allowance in your wallet…");
+      say(text("reset_allowance", "Step 1 of 3: confirm resetting the %(symbol)s allowance in your wallet…",
+        { symbol: d.symbol }));
       await waitForReceipt(provider, await send(provider, {
         from: account, to: d.approveToken,
         data: "0x095ea7b3" + pad32(d.approveSpender) + pad32("0x0")
       }));
     }
-    say("Confirm the " + d.symbol + " approval in your wallet…");
+    say(text("approve", "Confirm the %(symbol)s approval in your wallet…", { symbol: d.symbol }));
     var hash = await send(provider, {
       from: account, to: d.approveToken,
       data: "0x095ea7b3" + pad32(d.approveSpender) + pad32(need.toString(16))
     });
-    say("Waiting for the approval to be mined…");
+    say(text("approval_mining", "Waiting for the approval to be mined…"));
     await waitForReceipt(provider, hash);
   }
 
@@ -155,41 +192,48 @@
     var d = readPayData(button);
     button.disabled = true;
     try {
-      say("Connecting to your wallet…");
+      say(text("connecting", "Connecting to your wallet…"));
       var accounts = await provider.request({ method: "eth_requestAccounts" });
-      if (!accounts || !accounts.length) throw fail("Your wallet shared no account. Unlock it and retry.");
+      if (!accounts || !accounts.length) {
+        throw fail(text("no_account", "Your wallet shared no account. Unlock it and retry."));
+      }
       var account = accounts[0];
       await ensureChain(provider, d);
       await approveIfNeeded(provider, account, d);
       if (!d.approveToken) {
         var balance = BigInt(await provider.request({ method: "eth_getBalance", params: [account, "latest"] }));
-        if (balance < BigInt(d.value)) throw fail("Not enough " + d.nativeSymbol + " in this account for this payment.");
+        if (balance < BigInt(d.value)) {
+          throw fail(text("not_enough", "Not enough %(symbol)s in this account for this payment.",
+            { symbol: d.nativeSymbol }));
+        }
       }
-      say("Confirm the payment in your wallet…");
+      say(text("confirm_payment", "Confirm the payment in your wallet…"));
       var hash = await send(provider, { from: account, to: d.to, data: d.data, value: d.value });
-      say("Payment sent (" + hash.slice(0, 10) + "…). Waiting for confirmations.");
+      say(text("sent", "Payment sent (%(hash)s…). Waiting for confirmations.", { hash: hash.slice(0, 10) }));
       button.hidden = true;
       reportHash(d, hash);
     } catch (error) {
       say(describe(error, d.chainName), true);
-      button.textContent = "Try again";
+      button.textContent = text("try_again", "Try again");
       button.disabled = false;
       button.focus();
     }
   }
 
   function choose(button) {
+    messages = readMessages(button);
     if (providers.length === 1) return payWith(providers[0].provider, button);
     if (providers.length > 1) return showPicker(button);
     if (window.ethereum) return payWith(window.ethereum, button);
-    say("No browser wallet found. Scan the QR code with a phone wallet, or install a wallet extension.", true);
+    say(text("no_wallet", "No browser wallet found. Scan the QR code with a phone wallet, or install a wallet extension."),
+      true);
   }
 
   function showPicker(button) {
     var picker = $("wallet-picker");
     picker.textContent = "";
     var label = document.createElement("p");
-    label.textContent = "Choose a wallet:";
+    label.textContent = text("choose_wallet", "Choose a wallet:");
     picker.appendChild(label);
     providers.forEach(function (entry) {
       var b = document.createElement("button");
@@ -200,7 +244,7 @@
         img.alt = "";
         b.appendChild(img);
       }
-      b.appendChild(document.createTextNode(entry.info.name || "Wallet"));
+      b.appendChild(document.createTextNode(entry.info.name || text("wallet", "Wallet")));
       b.addEventListener("click", function () {
         picker.hidden = true;
         payWith(entry.provider, button);
