@@ -246,6 +246,29 @@ def wallet_init_script(account: str, start_chain_id: str | None = None) -> str:
 """.replace("__CONFIG__", config).replace("__RPC_PATH__", WALLET_RPC_PATH)
 
 
+async def add_test_wallet(
+    context: Any, rpc_url: str, account: str, start_chain_id: str | None = None
+) -> None:
+    """The test wallet in every page of a Playwright browser context, its RPC answered by
+    the node at `rpc_url` (the `testwallet_log` notes are acknowledged and dropped)."""
+    await context.add_init_script(wallet_init_script(account, start_chain_id))
+
+    async def forward(route: Any) -> None:
+        call = json.loads(route.request.post_data or "{}")
+        if call.get("method") == "testwallet_log":
+            await route.fulfill(json={"jsonrpc": "2.0", "id": call["id"], "result": None})
+            return
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(
+                rpc_url,
+                content=route.request.post_data,
+                headers={"Content-Type": "application/json"},
+            )
+        await route.fulfill(status=200, body=answer.content, content_type="application/json")
+
+    await context.route(f"**{WALLET_RPC_PATH}", forward)
+
+
 def mint_test_tokens(rpc_url: str, token: str, account: str, amount: int) -> None:
     """TestUSDC/TestUSDT mint to anyone; anvil accounts are unlocked, so no key is needed."""
     data = "0x40c10f19" + account.lower().removeprefix("0x").rjust(64, "0") + f"{amount:064x}"

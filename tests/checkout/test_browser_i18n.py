@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.checkout.browser import (
@@ -17,6 +18,7 @@ from tests.checkout.browser import (
     SCREENSHOTS,
     DevServer,
     MerchantSite,
+    add_test_wallet,
     start_kassa_dev,
     start_merchant_site,
 )
@@ -47,6 +49,14 @@ def shop() -> Iterator[MerchantSite]:
     yield site
     if site.server is not None:
         site.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def accounts(dev: DevServer) -> list[str]:
+    body = httpx.post(
+        dev.info["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "eth_accounts"}
+    ).json()
+    return list(body["result"])
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +108,39 @@ async def test_german_browser_sees_the_page_in_german(
     await page.locator("#status", has_text="Warten auf Ihre Transaktion").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "checkout-de-pay.png"), full_page=True)
+
+
+async def test_the_wallet_speaks_german_too(
+    dev: DevServer, shop: MerchantSite, browser: Any, accounts: list[str]
+) -> None:
+    """wallet.js's messages come from the page: a rejection in the wallet is explained in
+    German, the retry button says so in German, and the retry pays."""
+    context = await browser.new_context(viewport=DESKTOP, locale="de-DE")
+    try:
+        await add_test_wallet(context, dev.info["rpc_url"], accounts[8])
+        page = await context.new_page()
+        session = dev.create_session(
+            shop, amount_fiat="50.00", currency="EUR", allowed_crypto_currencies=["ETH"]
+        )
+        await page.goto(session["checkout_url"])
+        await page.locator('input[value="devnet:ETH"]').check()
+        await page.locator("#preview", has_text="Sie zahlen").wait_for()
+        await page.get_by_role("button", name="Bezahlen", exact=True).click()
+        wallet_button = page.get_by_role("button", name="Mit Browser-Wallet bezahlen")
+        await wallet_button.wait_for()
+        await page.evaluate("window.__testWallet.rejectNext = true")
+        await wallet_button.click()
+        message = page.locator("#wallet-message")
+        await message.get_by_text("Sie haben die Anfrage in Ihrer Wallet abgelehnt.").wait_for()
+        assert await message.get_attribute("class") == "wallet-message error"
+        retry = page.get_by_role("button", name="Erneut versuchen", exact=True)
+        await retry.wait_for()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / "checkout-de-wallet-rejected.png"))
+        await retry.click()
+        await page.wait_for_url(f"{shop.origin}/success?session={session['id']}", timeout=30_000)
+    finally:
+        await context.close()
 
 
 async def test_a_french_session_stays_french_in_a_german_browser(
