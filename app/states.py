@@ -34,7 +34,9 @@ class PaymentStatus(StrEnum):
 
     PENDING = "pending"  # created; a transaction may be seen but is not final yet
     CONFIRMED = "confirmed"  # its money is final on chain; terminal
-    # The chain passed its deadline unpaid; money arriving later still confirms it (late).
+    # The chain passed its deadline unpaid, or a switch of option replaced it; money arriving
+    # later still confirms it (a transaction the wallet sent before the switch is followed
+    # while the payment stays expired).
     EXPIRED = "expired"
 
 
@@ -79,7 +81,8 @@ SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     PaymentStatus.PENDING: frozenset({PaymentStatus.CONFIRMED, PaymentStatus.EXPIRED}),
-    # Money that reaches an expired payment's deposit address still confirms it, late.
+    # Money that reaches an expired payment's deposit address still confirms it, late; so does
+    # (late only if its session closed) a transaction sent before a switch replaced it.
     PaymentStatus.EXPIRED: frozenset({PaymentStatus.CONFIRMED}),
 }
 _TABLES: dict[type[Model], dict[str, frozenset[str]]] = {
