@@ -72,6 +72,8 @@ def parse(output: str, wrk_cpu_percent: float = 0.0) -> WrkResult:
     total = re.search(r"^\s*(\d+) requests in ", output, re.MULTILINE)
     if rate is None or total is None:
         raise WrkFailed(f"no request rate in wrk's output:\n{output}")
+    if int(total.group(1)) == 0:
+        raise WrkFailed(f"no request completed (a stalled server?):\n{output}")
     return WrkResult(
         requests=int(total.group(1)),
         requests_per_second=float(rate.group(1)),
