@@ -217,9 +217,11 @@ async def credit(
     processed: int,
     policy: FinalityPolicy,
     finalized: Block | None,
+    chain_time: int,
 ) -> tuple[list[Notification], list[str]]:
     """Bring every watched payment in line with what its address holds; returns the events
-    to announce and the ids of payments this call confirmed."""
+    to announce and the ids of payments this call confirmed. `chain_time` is the processed
+    head's timestamp (deadlines are in chain time)."""
     if not payments:
         return [], []
     notifications: list[Notification] = []
@@ -228,7 +230,7 @@ async def credit(
     tolerance = await _tolerances(payments)
     for payment in payments:
         money = found[payment.id]
-        events = await _apply(payment, money, tolerance[payment.id])
+        events = await _apply(payment, money, tolerance[payment.id], chain_time)
         notifications.extend((payment, event) for event in events)
         if any(event.type == EventType.PAYMENT_CONFIRMED for event in events):
             confirmed.append(payment.id)
@@ -249,7 +251,9 @@ def due_after_tolerance(amount: int, tolerance_bps: int) -> int:
     return amount - amount * tolerance_bps // 10_000
 
 
-async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Event]:
+async def _apply(
+    payment: Payment, money: Totals, tolerance_bps: int, chain_time: int
+) -> list[Event]:
     changes: dict[str, object] = {}
     if money.seen != payment.amount_received:
         changes["amount_received"] = money.seen
@@ -290,7 +294,7 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
         if first_seen and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_PENDING, connection=conn))
         if confirming:
-            events.extend(await _confirm(payment, conn))
+            events.extend(await _confirm(payment, conn, chain_time))
         elif grew and 0 < money.final < due and payment.status == PaymentStatus.PENDING:
             events.append(await record_event(payment, EventType.PAYMENT_UNDERPAID, connection=conn))
         if grew and money.final > total and payment.status == PaymentStatus.CONFIRMED:
@@ -298,10 +302,17 @@ async def _apply(payment: Payment, money: Totals, tolerance_bps: int) -> list[Ev
     return events
 
 
-async def _confirm(payment: Payment, conn: object) -> list[Event]:
-    """Confirm from final deposit money; late when the session or the payment had closed."""
+async def _confirm(payment: Payment, conn: object, chain_time: int) -> list[Event]:
+    """Confirm from final deposit money; late when the session had closed, or when the
+    payment's window had passed (its quote no longer holds).
+
+    An expired payment whose window is still open was replaced by another option of its
+    session: money for it is on time, as a contract payment of it would be, and completes
+    the session if that is still open.
+    """
     session = await CheckoutSession.get(id=payment.session_id).using_db(conn)  # type: ignore[attr-defined,arg-type]
-    late = payment.status == PaymentStatus.EXPIRED or session.status != SessionStatus.OPEN
+    window_passed = payment.status == PaymentStatus.EXPIRED and chain_time > payment.deadline
+    late = window_passed or session.status != SessionStatus.OPEN
     try:
         events = [
             await transition(

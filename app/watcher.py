@@ -574,6 +574,7 @@ class ChainWatcher:
             cursor.block_number,
             self.finality,
             finalized,
+            cursor.block_timestamp,
         )
         self._pending_notifications += notifications
         result.confirmed += confirmed

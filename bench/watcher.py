@@ -465,7 +465,7 @@ async def poll_parts(watcher: ChainWatcher) -> dict[str, float]:
             3, lambda: deposits.totals(network, watched, block, policy, None)
         ),
         "credit_seconds": await best_of(
-            3, lambda: deposits.credit(network, watched, block, policy, None)
+            3, lambda: deposits.credit(network, watched, block, policy, None, 0)
         ),
     }
 

@@ -192,16 +192,43 @@ async def test_a_payment_with_money_at_its_deposit_address_is_not_expired_by_a_s
     assert await session_payment_id(session["id"]) == eth["id"]
 
 
-async def test_money_at_a_replaced_payments_deposit_address_confirms_it_late(
+async def test_money_in_time_at_a_replaced_payments_deposit_address_completes_the_session(
     api: Api,  # noqa: F811
     chain: DevChain,  # noqa: F811
     watcher: ChainWatcher,
 ) -> None:
+    """The shopper switched to ETH but sent USDC to the first payment's address anyway,
+    within its window: the money is on time (its quote holds) and pays the open session,
+    as a contract payment of it would (tests/networks/test_replaced_payments.py)."""
     session = await api.session()
     _, usdc = await api.payment(session["id"], "USDC")
     _, eth = await api.payment(session["id"], "ETH")
     assert (await Payment.get(id=usdc["id"])).status == "expired"
     await watcher.poll_once()
+    token = chain.token_address("usdc")
+    total = int(usdc["amount_base_units"]) + int(usdc["fee_base_units"])
+    await chain.transfer(usdc["deposit_address"], total, token)
+    await chain.mine(3)
+    await watcher.poll_once()
+    done = await api.get(f"/v1/payments/{usdc['id']}")
+    assert done["status"] == "confirmed" and done["late"] is False
+    paid = await api.get(f"/v1/checkout/sessions/{session['id']}")
+    assert paid["status"] == "completed" and paid["payment_id"] == usdc["id"]
+
+
+async def test_money_after_a_replaced_payments_window_confirms_it_late(
+    api: Api,  # noqa: F811
+    chain: DevChain,  # noqa: F811
+    watcher: ChainWatcher,
+) -> None:
+    """After its window the replaced payment's quote no longer holds: the money is the
+    merchant's and reported late; the session waits for its current payment."""
+    session = await api.session(expires_in=3600)
+    _, usdc = await api.payment(session["id"], "USDC")
+    _, eth = await api.payment(session["id"], "ETH")
+    await watcher.poll_once()
+    await chain.set_next_timestamp(unix_time(usdc["expires_at"]) + 1)
+    await chain.mine(1)
     token = chain.token_address("usdc")
     total = int(usdc["amount_base_units"]) + int(usdc["fee_base_units"])
     await chain.transfer(usdc["deposit_address"], total, token)
