@@ -75,7 +75,9 @@ def profile_on_signals(path: str) -> None:
 
     def stop(signum: int, frame: FrameType | None) -> None:
         profiler.disable()
-        profiler.dump_stats(path)
+        # Whole or not at all: the bench reads the file as soon as it exists.
+        profiler.dump_stats(path + ".part")
+        os.replace(path + ".part", path)
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)

@@ -430,16 +430,63 @@ def profile_create(
         os.kill(server.process.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 30
         while not stats_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)  # dump_stats may still be writing
+            time.sleep(0.1)  # written whole, then renamed (bench/_instrumented_server.py)
     finally:
         server.stop()
-    text = ""
-    for order in ("cumulative", "tottime"):
+    text = own_time_by_package(pstats.Stats(str(stats_file)), result.requests)
+    sections = [
+        (f"top {PROFILE_TOP} by cumulative", "cumulative", (PROFILE_TOP,)),
+        (f"top {PROFILE_TOP} by own time", "tottime", (PROFILE_TOP,)),
+        (
+            "Kassa's own functions (app/, plugins/) by cumulative",
+            "cumulative",
+            (f"^{REPO}/(app|plugins)/", PROFILE_TOP),
+        ),
+    ]
+    for title, order, restrictions in sections:
         buffer = io.StringIO()
-        pstats.Stats(str(stats_file), stream=buffer).sort_stats(order).print_stats(PROFILE_TOP)
-        text += f"\n--- top {PROFILE_TOP} by {order}\n" + _short_paths(buffer.getvalue())
+        stats = pstats.Stats(str(stats_file), stream=buffer).sort_stats(order)
+        stats.print_stats(*restrictions)
+        text += f"\n--- {title}\n" + _short_paths(buffer.getvalue())
     return text, result
+
+
+def _package(filename: str, function: str) -> str:
+    """Where a profile entry's code lives: a library, a stdlib module, a Kassa file, or the
+    C function itself."""
+    if filename == "~":
+        return f"(C) {function}"
+    path = Path(filename)
+    for root, label in (
+        (Path(sysconfig.get_paths()["purelib"]), ""),
+        (Path(sysconfig.get_paths()["stdlib"]), "stdlib "),
+        (REPO, ""),
+    ):
+        if path.is_relative_to(root):
+            parts = path.relative_to(root).parts
+            return label + ("/".join(parts) if parts[0] in ("app", "plugins") else parts[0])
+    return filename
+
+
+def own_time_by_package(stats: pstats.Stats, requests: int) -> str:
+    """Own time summed per library, stdlib module, Kassa file and C function: where the
+    event loop's thread spends its time, per request."""
+    totals: dict[str, float] = {}
+    entries = stats.stats  # type: ignore[attr-defined]  # (file, line, function) -> figures
+    for (filename, _line, function), (_, _, own, _, _) in entries.items():
+        name = _package(filename, function)
+        totals[name] = totals.get(name, 0.0) + own
+    whole = sum(totals.values())
+    lines = [
+        f"\n--- own time by library, module and Kassa file (top {PROFILE_TOP}; "
+        f"{requests} requests, {whole:.2f} s on the loop's thread)"
+    ]
+    for name, seconds in sorted(totals.items(), key=lambda item: -item[1])[:PROFILE_TOP]:
+        lines.append(
+            f"  {seconds:7.3f} s {seconds / whole:6.1%} {seconds / requests * 1000:7.3f} ms/req"
+            f"  {name[:110]}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def profile_create_retrying(
@@ -525,12 +572,18 @@ async def bench_database(
     try:
         session_id = create_session(kassa.server.base_url, secret)
         kassa_endpoints = endpoints(scratch, secret, session_id)
-        bare_rounds, kassa_rounds = alternate(bare, kassa, kassa_endpoints, args)
+        if not args.only_profile:
+            bare_rounds, kassa_rounds = alternate(bare, kassa, kassa_endpoints, args)
     finally:
         kassa.stop()
     load = (load_before, os.getloadavg()[0])
     counts = count_statements(database_url, scratch, secret, kassa_endpoints)
-    report(label, bare_rounds, kassa_rounds, counts, load, kassa.stalls, args)
+    unprofiled = ""
+    if not args.only_profile:
+        report(label, bare_rounds, kassa_rounds, counts, load, kassa.stalls, args)
+        unprofiled = (
+            f" (unprofiled: {kassa_rounds[0].rate:.0f} req/s; bare {bare_rounds.rate:.0f} req/s)"
+        )
     if args.profile:
         text, result = profile_create_retrying(database_url, scratch, kassa_endpoints[0], args)
         statements = "\n".join(f"  {statement}" for statement in counts.one_create)
@@ -538,8 +591,7 @@ async def bench_database(
         profiles.append(
             f"\n==== {label}: POST /v1/checkout/sessions under cProfile\n"
             f"wrk -t{args.threads} -c{args.connections} for {args.profile_seconds:g} s: "
-            f"{result.requests_per_second:.0f} req/s under the profiler (unprofiled: "
-            f"{kassa_rounds[0].rate:.0f} req/s; bare {bare_rounds.rate:.0f} req/s)\n"
+            f"{result.requests_per_second:.0f} req/s under the profiler{unprofiled}\n"
             f"SQL statements per request: {per_request}\n"
             f"statements of one create:\n{statements}\n{text}"
         )
@@ -572,6 +624,9 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="write a create profile")
     parser.add_argument("--profile-seconds", type=float, default=10)
+    parser.add_argument(
+        "--only-profile", action="store_true", help="with --profile: skip the rounds"
+    )
     args = parser.parse_args()
     require_wrk()
     print(f"machine: {machine()}")
