@@ -19,6 +19,7 @@ from app.db import close_database, open_database
 from app.logs import keep_out_of_logs
 from app.models import random_base62
 from app.networks import PluginError
+from app.notify import process_listener
 from app.plugins import make_plugin_manager, start_registry
 from app.resources import static_folder, templates_folder
 from app.workers import start_background_loops
@@ -150,6 +151,9 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
         # Plugins first: a bad network configuration stops startup before anything serves.
         app.config["KASSA_REGISTRY"] = start_registry(settings, extra_plugins)
         await open_database(settings.database_url)
+        # Wake-ups from every process (PostgreSQL LISTEN): webhook workers, status streams,
+        # the watcher's transaction hints.
+        await process_listener().start(settings.database_url)
         if settings.run_background_loops:
             app.config["KASSA_LOOPS"] = start_background_loops(settings)
 
@@ -161,6 +165,7 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
         registry = app.config.pop("KASSA_REGISTRY", None)
         if registry is not None:
             await registry.close()
+        await process_listener().stop()
         await close_database()
 
     return app

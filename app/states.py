@@ -18,6 +18,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from app.models import CheckoutSession, Event, Payment, new_id
+from app.notify import SESSION, notify
 
 
 class SessionStatus(StrEnum):
@@ -231,4 +232,8 @@ async def _append_event(
     )
     for listener in _event_listeners:
         await listener(event, conn)
+    # Every event changes what its session's page shows: wake the status streams watching it
+    # (in any process), once this transaction commits.
+    session_id = obj.pk if isinstance(obj, CheckoutSession) else obj.session_id  # type: ignore[attr-defined]
+    await notify(SESSION, session_id, conn)
     return event

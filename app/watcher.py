@@ -16,8 +16,10 @@ Each `poll_once()`:
    (`payment.expired`).
 The network only answers questions; this module owns cursor, reorgs and retries.
 
-A checkout's transaction hint (`follow_tx_hint`) makes the watcher look that transaction up
-at once, so "transaction seen" does not wait for the next poll; the poll stays the truth.
+A checkout's transaction hint (`send_tx_hint`) makes the watcher look that transaction up
+at once, so "transaction seen" does not wait for the next poll; the poll stays the truth. On
+PostgreSQL the hint travels as a `kassa_tx_hint` notification to whichever process runs the
+network's watcher (`accept_tx_hints`), so a web process needs no watcher of its own.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +49,7 @@ from app.networks import (
     RpcError,
     current_registry,
 )
+from app.notify import SESSION, TX_HINT, Listener, notify, process_listener, reaches_other_processes
 from app.plugins import notify_payment_status_changed
 from app.states import (
     ConcurrentTransition,
@@ -478,6 +481,8 @@ class ChainWatcher:
                     confirmations=depth
                 )
                 payment.confirmations = depth
+                # No event for a count, but the page shows it: wake its streams.
+                await notify(SESSION, payment.session_id)  # type: ignore[attr-defined]
             deep_enough = policy.finalized_tag_only or depth >= payment.min_confirmations
             if policy.require_finalized_tag:
                 deep_enough = deep_enough and (
@@ -732,6 +737,34 @@ def follow_tx_hint(network: Network, payment_id: str, tx_id: str) -> None:
     )
 
 
+async def send_tx_hint(network: Network, payment_id: str, tx_id: str) -> None:
+    """Hand a checkout's hint to the watcher of `network`, in whichever process runs it.
+
+    PostgreSQL: a `kassa_tx_hint` notification; the process holding the network's watcher
+    lock follows it (if none runs, the hint is dropped: the watcher's poll finds the
+    transaction anyway). SQLite: this process follows it, as one process serves SQLite.
+    """
+    if reaches_other_processes():
+        await notify(TX_HINT, "\t".join((network.key, payment_id, tx_id)))
+    else:
+        follow_tx_hint(network, payment_id, tx_id)
+
+
+def accept_tx_hints(network: Network, listener: Listener | None = None) -> Callable[[], None]:
+    """Follow the hints for `network` any process sends (`send_tx_hint`), from now until the
+    returned unsubscribe is called: what the process running the network's watcher does."""
+
+    def received(payload: str | None) -> None:
+        if payload is None:
+            return  # after a reconnect: hints sent meanwhile are lost; the poll covers them
+        key, _, rest = payload.partition("\t")
+        payment_id, _, tx_id = rest.partition("\t")
+        if key == network.key and tx_id:
+            follow_tx_hint(network, payment_id, tx_id)  # starts a task: no waiting here
+
+    return (listener or process_listener()).subscribe(TX_HINT, received)
+
+
 # -------------------------------------------------------------------- running
 
 
@@ -788,12 +821,19 @@ async def run_watcher(network: Network, registry: Registry, database_url: str) -
     watcher = ChainWatcher(network, registry)
     interval = poll_interval(network, registry)
     backoff = interval
+    # Set while this process holds the lock: then it follows every process's hints.
+    stop_hints: Callable[[], None] | None = None
     try:
         while True:
             try:
                 if not lock.held() and not await lock.acquire():
+                    if stop_hints is not None:
+                        stop_hints()
+                        stop_hints = None
                     await asyncio.sleep(max(5.0, interval))
                     continue
+                if stop_hints is None:
+                    stop_hints = accept_tx_hints(network)
                 result = await watcher.poll_once()
                 backoff = interval
                 if result.halted:
@@ -809,6 +849,8 @@ async def run_watcher(network: Network, registry: Registry, database_url: str) -
                 backoff = min(backoff * 2, 60.0)
             await asyncio.sleep(backoff)
     finally:
+        if stop_hints is not None:
+            stop_hints()
         await lock.release()
 
 

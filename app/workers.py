@@ -13,6 +13,7 @@ from app.db import close_database, open_database
 from app.deposits import SWEEP_BATCH, has_deposits, sweep_due
 from app.loops import BackgroundLoops, stop_on_signals
 from app.networks import Network, current_registry
+from app.notify import process_listener
 from app.plugins import start_registry
 from app.ratelimit import prune_rate_limits
 from app.secretbox import SecretKeyMissing
@@ -86,11 +87,13 @@ async def run_worker(settings: Settings) -> None:
     """`kassa worker`: the background loops alone, until cancelled (Ctrl-C / SIGTERM)."""
     registry = start_registry(settings)
     await open_database(settings.database_url)
+    await process_listener().start(settings.database_url)  # push wake-ups (app/notify.py)
     loops = start_background_loops(settings)
     stop = stop_on_signals()
     try:
         await stop.wait()
     finally:
         await loops.stop()
+        await process_listener().stop()
         await registry.close()
         await close_database()

@@ -65,6 +65,7 @@ from app.line_items import page_lines
 from app.models import CheckoutSession, Merchant, Payment
 from app.money import FiatAmount
 from app.networks import current_registry
+from app.notify import process_listener
 from app.proxies import client_address, trusted_networks
 from app.ratelimit import retry_after, take
 from app.states import (
@@ -75,7 +76,7 @@ from app.states import (
     transition,
     utcnow,
 )
-from app.watcher import follow_tx_hint
+from app.watcher import send_tx_hint
 
 log = logging.getLogger("kassa.checkout")
 
@@ -399,7 +400,8 @@ def _status_streams() -> StatusStreams:
         async def read(session_ids: list[str]) -> dict[str, StatusReading]:
             return await read_statuses(app, session_ids)
 
-        streams = StatusStreams(read, SSE_POLL_SECONDS)
+        # Woken by `kassa_session` notifications from every process (app/notify.py).
+        streams = StatusStreams(read, SSE_POLL_SECONDS, process_listener())
         current_app.config["KASSA_STATUS_STREAMS"] = streams
     return streams
 
@@ -544,7 +546,7 @@ async def checkout_tx_hint(session_id: str) -> Response:
         tx_id = network.normalize_tx_id(tx_id)
     except ValueError:
         return _json({"ok": False}, 400)
-    follow_tx_hint(network, payment.id, tx_id)
+    await send_tx_hint(network, payment.id, tx_id)
     return _json({"ok": True}, 200)
 
 

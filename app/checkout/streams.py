@@ -12,6 +12,11 @@ Each stream shows the status in its page's language: a change is rendered once p
 among the session's streams (a shopper's page and a merchant's preview in another language
 each get their own), and a stream joining in a language not yet rendered gets it on the next
 read.
+
+Push, not poll (app/notify.py): a committed change of a session notifies `kassa_session`
+with its id, in every process; the poller then reads that session at once instead of at its
+next round. The rounds stay as the fallback (SQLite across processes, changes that write no
+event such as a confirmation count, notifications lost while the listener reconnected).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+
+from app.notify import SESSION, Listener
 
 log = logging.getLogger("kassa.checkout")
 
@@ -88,14 +95,26 @@ class Subscription:
 class StatusStreams:
     """This process's streams: slot counts per session and per client, the feeds, the poller."""
 
-    def __init__(self, read: ReadStatuses, poll_seconds: float) -> None:
+    def __init__(
+        self, read: ReadStatuses, poll_seconds: float, listener: Listener | None = None
+    ) -> None:
         self._read = read
         self.poll_seconds = poll_seconds
         self._feeds: dict[str, _Feed] = {}
         self._per_session: Counter[str] = Counter()
         self._per_client: Counter[str] = Counter()
         self._poller: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()  # a new session to read before the next round
+        self._wake = asyncio.Event()  # a session to read before the next round
+        self._unsubscribe = listener.subscribe(SESSION, self.changed) if listener else None
+
+    def changed(self, session_id: str | None) -> None:
+        """A session changed (None: any may have): read it before the next round. Called
+        from the notification listener, so it only marks and wakes; the poller reads."""
+        feeds = self._feeds.values() if session_id is None else [self._feeds.get(session_id)]
+        for feed in feeds:
+            if feed is not None:
+                feed.read = False
+                self._wake.set()
 
     def open(
         self, session_id: str, client: str, per_session: int, per_client: int, locale: str
@@ -143,6 +162,9 @@ class StatusStreams:
 
     async def close(self) -> None:
         """Stop polling and end every stream (before the database closes at shutdown)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -160,6 +182,9 @@ class StatusStreams:
             if whole_round:
                 next_round = loop.time() + self.poll_seconds
             feeds = [feed for feed in self._feeds.values() if whole_round or not feed.read]
+            for feed in feeds:
+                # Marked before the read: a change notified while it runs marks it again.
+                feed.read = True
             for start in range(0, len(feeds), READ_BATCH):
                 await self._read_batch(feeds[start : start + READ_BATCH])
             with contextlib.suppress(TimeoutError):
@@ -171,13 +196,14 @@ class StatusStreams:
             readings = await self._read([feed.session_id for feed in feeds])
         except Exception:  # the database may be back next round; the streams stay open
             log.exception("checkout status poll failed")
+            for feed in feeds:
+                feed.read = False
             return
         for feed in feeds:
             reading = readings.get(feed.session_id)
             if reading is None:
                 self._end(feed)
                 continue
-            feed.read = True
             if reading.key != feed.key:
                 feed.key, feed.events = reading.key, {}
             try:

@@ -13,6 +13,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from app.models import Event, WebhookDelivery, WebhookEndpoint, new_id
+from app.notify import OUTBOX, notify
 from app.states import EventType, WebhookDeliveryStatus, WebhookEndpointStatus, utcnow
 from app.webhooks.retry import RETRY_WINDOW
 
@@ -64,6 +65,8 @@ async def enqueue_deliveries(event: Event, connection: BaseDBAsyncClient) -> Non
     ]
     if rows:
         await WebhookDelivery.bulk_create(rows, using_db=connection)
+        # Delivered on commit: the workers (any process) claim at once instead of next poll.
+        await notify(OUTBOX, "", connection)
 
 
 async def schedule_redelivery(
@@ -95,6 +98,7 @@ async def schedule_redelivery(
                     created_at=now,
                     using_db=conn,
                 )
+        await notify(OUTBOX, "", conn)
     return await WebhookDelivery.filter(event_id=event.id, endpoint_id__in=endpoint_ids)
 
 

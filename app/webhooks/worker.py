@@ -18,7 +18,7 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from tortoise.expressions import F, Subquery
@@ -35,6 +35,7 @@ from app.models import (
     WebhookEndpoint,
     new_id,
 )
+from app.notify import OUTBOX, Listener, process_listener
 from app.objects import event_object
 from app.secretbox import SecretUnreadable
 from app.ssrf import Resolver, SystemResolver, blocked_reason
@@ -124,6 +125,9 @@ class DeliveryWorker:
     resolver: Resolver = field(default_factory=SystemResolver)
     # None: httpx's default CA bundle. Tests pass a context that trusts their own CA.
     ssl_context: ssl.SSLContext | None = None
+    # Wakes the worker when deliveries are owed (any process, on commit); the poll interval
+    # remains the fallback, and the only clock for retries that come due later.
+    listener: Listener = field(default_factory=process_listener)
 
     def __post_init__(self) -> None:
         self._box = secret_box(self.settings)
@@ -144,6 +148,7 @@ class DeliveryWorker:
         )
         self._writer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._owed = asyncio.Event()  # a `kassa_outbox` notification since the last claim
         self._last_beat = -HEARTBEAT_SECONDS
 
     # -- lifecycle
@@ -152,19 +157,25 @@ class DeliveryWorker:
         """Deliver until `stop()` (or cancellation)."""
         self._ensure_writer()
         poll = self.settings.webhook_poll_interval_seconds
+        unsubscribe = self.listener.subscribe(OUTBOX, lambda _payload: self._owed.set())
         try:
             while not self._stopping.is_set():
                 await self._beat()
+                # Cleared before claiming: a notification that arrives during the claim
+                # (deliveries committed after its query) makes the next wait return at once.
+                self._owed.clear()
                 started = await self._claim_and_start()
                 if started:
                     continue
-                await self._wait_for_progress(poll)
+                await self._wait_for_progress(poll, wake=self._owed)
         finally:
+            unsubscribe()
             await self.aclose()
 
     def stop(self) -> None:
         """Finish the current step and return from `run()`; in-flight attempts are cut."""
         self._stopping.set()
+        self._owed.set()  # out of its wait at once
 
     async def _beat(self) -> None:
         """Tell `kassa doctor` a delivery worker runs (wall time: the doctor compares it with
@@ -208,13 +219,22 @@ class DeliveryWorker:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_loop(), name="webhook-results")
 
-    async def _wait_for_progress(self, at_most: float | None) -> None:
-        if self._inflight:
-            await asyncio.wait(
-                set(self._inflight), timeout=at_most, return_when=asyncio.FIRST_COMPLETED
-            )
-        elif at_most is not None:
-            await asyncio.sleep(at_most)
+    async def _wait_for_progress(
+        self, at_most: float | None, wake: asyncio.Event | None = None
+    ) -> None:
+        """Until an attempt finishes, `wake` is set, or `at_most` seconds passed."""
+        waits: set[asyncio.Future[Any]] = set(self._inflight)
+        woken = asyncio.ensure_future(wake.wait()) if wake is not None else None
+        if woken is not None:
+            waits.add(woken)
+        try:
+            if waits:
+                await asyncio.wait(waits, timeout=at_most, return_when=asyncio.FIRST_COMPLETED)
+            elif at_most is not None:
+                await asyncio.sleep(at_most)
+        finally:
+            if woken is not None:
+                woken.cancel()
 
     # -- claiming
 

@@ -33,7 +33,7 @@ from app.models import Payment
 from app.networks import current_registry
 from app.resources import package_folder
 from app.states import PaymentStatus
-from app.watcher import follow_tx_hint
+from app.watcher import send_tx_hint
 from plugins.evm.contract import load_artifact
 from plugins.evm.network import EvmNetwork
 
@@ -173,7 +173,7 @@ async def checkout_test_wallet(session_id: str) -> Response:
     except DevWalletError as error:
         return await notice(session, f"The test wallet could not pay: {error}", 502)
     if not by_transfer:
-        follow_tx_hint(network, payment.id, tx_hash)
+        await send_tx_hint(network, payment.id, tx_hash)
     if is_htmx():
         return html(
             await render_template(

@@ -43,6 +43,8 @@ LAYERS: dict[str, int] = {
     "app.hookspecs": FOUNDATIONS,  # the plugin contract: types from config, models, networks
     # Runner and signals only; the watcher (domain) starts its loops on a BackgroundLoops.
     "app.loops": FOUNDATIONS,
+    # Wake-ups between processes (PostgreSQL LISTEN/NOTIFY) and within one: no decisions.
+    "app.notify": FOUNDATIONS,
     # 1 domain: the rules and the services the delivery layer calls.
     "app.states": DOMAIN,  # transition(), the only status writer, and the event vocabulary
     "app.objects": DOMAIN,  # API object snapshots, stored with events by transition()

@@ -28,7 +28,7 @@ from app.networks import (
     install_registry,
 )
 from app.plugins import make_plugin_manager, start_registry
-from app.watcher import ChainWatcher
+from app.watcher import ChainWatcher, accept_tx_hints
 from app.webhooks.worker import DeliveryWorker
 from tests.conftest import new_merchant
 from tests.plugins.toychain import (
@@ -218,6 +218,9 @@ async def test_whole_loop_on_a_non_evm_chain(
 
     watcher = ChainWatcher(network, toy_registry)
     await watcher.poll_once()  # the cursor starts before the shopper's transfer
+    # This process runs the network's watcher, so (like `run_watcher` holding the lock) it
+    # follows the hints every process sends (on PostgreSQL they come as notifications).
+    stop_hints = accept_tx_hints(network)
 
     # The shopper's wallet sends a plain transfer with the memo; the page reports its id.
     tx_id = chain.send(new_address(), recipient, None, 50 * 10**9, memo)
@@ -235,6 +238,7 @@ async def test_whole_loop_on_a_non_evm_chain(
         return row.tx_hash == tx_id
 
     assert await until(seen), "the hint did not attach the transaction before any poll"
+    stop_hints()
 
     chain.mine(3)
     step = await watcher.poll_once()
