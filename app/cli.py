@@ -218,7 +218,7 @@ async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
-    from app.server import serve
+    from app.server import ServeError, serve, serve_processes
     from app.webhooks.signing import secret_box
 
     try:
@@ -227,7 +227,16 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         raise CliError(f"serve: {error}") from None
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    await serve(settings.model_copy(update=overrides))
+    settings = settings.model_copy(update=overrides)
+    if args.workers < 1:
+        raise CliError("serve: --workers takes a number of processes, 1 or more")
+    try:
+        if args.workers > 1:
+            await serve_processes(settings, args.workers)
+        else:
+            await serve(settings, listen_fd=args.listen_fd)
+    except ServeError as error:
+        raise CliError(f"serve: {error}") from None
 
 
 async def cmd_dev(args: argparse.Namespace, settings: Settings) -> None:
@@ -301,6 +310,15 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     serve = command(commands, "serve", cmd_serve, "serve the API, checkout and background loops")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (PostgreSQL; default 1)",
+    )
+    # A `--workers` child serves the supervisor's socket; not for operators.
+    serve.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
     dev = command(
         commands, "dev", cmd_dev, "run a local devnet with a demo merchant and serve everything"
     )
