@@ -4,6 +4,10 @@ Scoped per API key. Same key + same parameters replays the stored status and bod
 byte; different parameters -> 400 idempotency_error; a twin still running is waited for a
 short while, then 409. Requests that fail validation (400 invalid_request_error) or fail on
 our side (5xx) store nothing, so the caller can fix them or retry with the same key.
+
+The reservation, the handler's writes and the stored answer commit in one transaction, so a
+request cut off in between (its process killed, the database restarted) leaves nothing
+behind and its retry runs afresh (tests/chaos).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from quart import Response, current_app, request
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from app.api.auth import current_caller
 from app.api.bodies import body_params
@@ -90,17 +95,13 @@ async def run_idempotent(
     while True:
         now = dt.datetime.now(dt.UTC)
         try:
-            record = await IdempotencyRecord.create(
-                api_key_id=caller.api_key.id,
-                key=key,
-                request_fingerprint=fingerprint,
-                state="in_progress",
-                created_at=now,
-            )
+            return await _run_once(handler, caller.api_key.id, key, fingerprint, now, sealed)
         except IntegrityError:
+            # Another request holds this key. On PostgreSQL our insert waited for its
+            # transaction to end, so a finished twin is there to replay.
             existing = await IdempotencyRecord.get_or_none(api_key_id=caller.api_key.id, key=key)
             if existing is None:
-                continue  # the twin failed validation and stored nothing: our turn
+                continue  # the twin stored nothing (validation failure, 5xx): our turn
             if existing.created_at < now - retention:
                 await IdempotencyRecord.filter(id=existing.id).delete()
                 continue
@@ -124,28 +125,64 @@ async def run_idempotent(
                     "Idempotency-Key",
                 ) from None
             await asyncio.sleep(_POLL_SECONDS)
-            continue
-        break
 
+
+class _StoreNothing(Exception):
+    """Rolls back the reservation and whatever the handler wrote; carries its answer."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def _run_once(
+    handler: Callable[[], Awaitable[Response]],
+    api_key_id: str,
+    key: str,
+    fingerprint: str,
+    now: dt.datetime,
+    sealed: bool,
+) -> Response:
+    """Reserve the key, run the handler and store its answer in one transaction.
+
+    The handler's own transactions nest in this one (savepoints), so its writes commit
+    exactly when its answer is stored: a process killed, or a database restarted, in between
+    leaves neither - the client's retry runs afresh - never an effect without its answer,
+    which a retry would repeat, nor a reservation nobody finishes, which would answer 409
+    to every retry until the record expires. IntegrityError: the key is taken.
+    """
     try:
-        response = await handler()
-    except ApiError as error:
-        response = error_response(error)
-    except Exception:
-        current_app.logger.exception("request failed under Idempotency-Key")
-        response = error_response(internal_error())
-    body = await response.get_data(as_text=True)
-    caller_can_fix = response.status_code == 400 and '"invalid_request_error"' in body
-    # A 5xx is our failure, perhaps a passing one: replaying it for the retention period
-    # would turn it into a permanent answer for this key, so the next request runs again.
-    if caller_can_fix or response.status_code >= 500:
-        await IdempotencyRecord.filter(id=record.id).delete()
-    else:
-        stored = _secret_box().seal(body, _seal_context(record)) if sealed else body
-        await IdempotencyRecord.filter(id=record.id).update(
-            state="done", response_status=response.status_code, response_body=stored, sealed=sealed
-        )
-    return response
+        async with in_transaction():
+            record = await IdempotencyRecord.create(
+                api_key_id=api_key_id,
+                key=key,
+                request_fingerprint=fingerprint,
+                state="in_progress",
+                created_at=now,
+            )
+            try:
+                response = await handler()
+            except ApiError as error:
+                response = error_response(error)
+            except Exception:
+                current_app.logger.exception("request failed under Idempotency-Key")
+                response = error_response(internal_error())
+            body = await response.get_data(as_text=True)
+            caller_can_fix = response.status_code == 400 and '"invalid_request_error"' in body
+            # A 5xx is our failure, perhaps a passing one: replaying it for the retention
+            # period would turn it into a permanent answer for this key, so the next request
+            # runs again.
+            if caller_can_fix or response.status_code >= 500:
+                raise _StoreNothing(response)
+            stored = _secret_box().seal(body, _seal_context(record)) if sealed else body
+            await IdempotencyRecord.filter(id=record.id).update(
+                state="done",
+                response_status=response.status_code,
+                response_body=stored,
+                sealed=sealed,
+            )
+            return response
+    except _StoreNothing as nothing:
+        return nothing.response
 
 
 async def prune_idempotency_records(retention_hours: int) -> int:
