@@ -113,9 +113,27 @@ async def open_checked(database_url: str) -> None:
         raise _unreachable(database_url, error) from None
 
 
+async def _keep_session(connection: Any) -> None:
+    """asyncpg's pool `reset`, instead of its default statement after every release
+    (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`: one more round trip per
+    statement outside a transaction). Nothing on a pooled connection leaves session state
+    behind: LISTEN (app.notify) and advisory locks (app.watcher) live on connections of
+    their own, and nothing runs SET or keeps cursors. asyncpg still rolls back a
+    transaction left open before calling this."""
+
+
+def _serving_config(database_url: str) -> dict[str, Any]:
+    config = tortoise_config(database_url)
+    if dialect_of(database_url) == "postgres":
+        connection = expand_db_url(database_url)
+        connection["credentials"]["reset"] = _keep_session  # passed on to asyncpg's pool
+        config["connections"] = {"postgres": connection}
+    return config
+
+
 async def open_database(database_url: str) -> None:
     # Tortoise 1.x with Quart: a global fallback context, see docs/toolchain gotcha 1.
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    await Tortoise.init(config=_serving_config(database_url), _enable_global_fallback=True)
 
 
 async def close_database() -> None:

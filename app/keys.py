@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 from dataclasses import dataclass
 
 from app.models import ApiKey, Merchant, new_id, random_base62
@@ -34,17 +35,60 @@ async def create_key(merchant: Merchant, livemode: bool) -> CreatedKey:
     return CreatedKey(key=key, secret=secret)
 
 
+# Found keys are remembered this long per process, so that a busy client costs one lookup
+# per interval rather than one per request. Revocation is a database write that other
+# processes only see at their next lookup: it takes effect everywhere within this time (the
+# revoking process forgets the key at once). The merchant read with the key (payout
+# addresses checked at session creation) may be as old, too; payments read it afresh.
+KEY_CACHE_SECONDS = 0.5
+# Unknown secrets are not remembered: every guess costs a lookup, exactly as before, and a
+# flood of random keys cannot grow the cache. This bounds the cache of found keys.
+_KEY_CACHE_MAX = 10_000
+
+
+@dataclass(slots=True)
+class _CachedKey:
+    key: ApiKey  # with its merchant
+    fresh_until: float  # time.monotonic()
+
+
+_key_cache: dict[str, _CachedKey] = {}
+
+
 async def find_active_key(secret: str) -> ApiKey | None:
-    """The unrevoked key with this secret and its merchant (one query), or None."""
-    return (
-        await ApiKey.filter(secret_sha256=hash_secret(secret), revoked_at=None)
+    """The unrevoked key with this secret and its merchant (one query, or none when the
+    same secret was found less than `KEY_CACHE_SECONDS` ago in this process), or None."""
+    secret_sha256 = hash_secret(secret)
+    now = time.monotonic()
+    cached = _key_cache.get(secret_sha256)
+    if cached is not None and now < cached.fresh_until:
+        return cached.key
+    key = (
+        await ApiKey.filter(secret_sha256=secret_sha256, revoked_at=None)
         .select_related("merchant")
         .first()
     )
+    if key is None:
+        _key_cache.pop(secret_sha256, None)
+        return None
+    if len(_key_cache) >= _KEY_CACHE_MAX:
+        _key_cache.clear()
+    # From before the lookup, so an entry never outlives a revocation by more than the TTL.
+    _key_cache[secret_sha256] = _CachedKey(key, now + KEY_CACHE_SECONDS)
+    return key
+
+
+def forget_cached_keys() -> None:
+    """Look every key up again at its next use (tests, and revocation in this process)."""
+    _key_cache.clear()
 
 
 async def revoke_key(key_id: str) -> bool:
     updated = await ApiKey.filter(id=key_id, revoked_at=None).update(
         revoked_at=dt.datetime.now(dt.UTC)
     )
+    # This process stops accepting the key now; the others within KEY_CACHE_SECONDS.
+    for secret_sha256, cached in list(_key_cache.items()):
+        if cached.key.id == key_id:
+            del _key_cache[secret_sha256]
     return updated == 1

@@ -19,7 +19,7 @@ from app.models import RateLimit
 # Written with PostgreSQL's `$n` placeholders; SQLite spells the same numbered ones `?n`.
 # $1 bucket, $2 now, $3 refill interval, $4 now + interval (a fresh bucket after one
 # token), $5 the latest `full_at` that still holds a token (now + (burst - 1) × interval).
-_TAKE = """
+TAKE_SQL = """
 INSERT INTO rate_limits (bucket, full_at) VALUES ($1, $4)
 ON CONFLICT (bucket) DO UPDATE
 SET full_at = CASE WHEN rate_limits.full_at > $2 THEN rate_limits.full_at + $3 ELSE $4 END
@@ -44,22 +44,39 @@ def _sql(template: str) -> str:
     return template
 
 
-async def take(bucket: str, limit: Limit, now: float | None = None) -> float:
-    """Spend one token of `bucket`: 0.0 when there was one, else the seconds until there is."""
+@dataclass(frozen=True, slots=True)
+class Take:
+    """One token's upsert, for `take` or for a caller that runs it with its own writes
+    (`app.inserts`): `TAKE_SQL` with `values` ($1 to $5) returns a row only when spent."""
+
+    bucket: str
+    values: list[str | float]
+    latest: float  # the latest `full_at` that still held a token
+
+    def wait(self, full_at: float | None) -> float:
+        """Refused, with the bucket's `full_at` read after the refusal (None: no row): the
+        seconds until a token; never 0.0 (which means "allowed"), even if one arrived since."""
+        behind = full_at - self.latest if full_at is not None else 0.0
+        return max(behind, _MIN_WAIT)
+
+
+def prepare_take(bucket: str, limit: Limit, now: float | None = None) -> Take:
     now = float(time.time() if now is None else now)
     bucket = bucket[:_BUCKET_CHARS]
     interval = float(limit.refill_seconds)
     latest = now + (limit.burst - 1) * interval
-    taken = await RateLimit._meta.db.execute_query_dict(
-        _sql(_TAKE), [bucket, now, interval, now + interval, latest]
-    )
+    return Take(bucket, [bucket, now, interval, now + interval, latest], latest)
+
+
+async def take(bucket: str, limit: Limit, now: float | None = None) -> float:
+    """Spend one token of `bucket`: 0.0 when there was one, else the seconds until there is."""
+    token = prepare_take(bucket, limit, now)
+    taken = await RateLimit._meta.db.execute_query_dict(_sql(TAKE_SQL), token.values)
     if taken:
         return 0.0
     # Refused: only now is the row read again, so the allowed path stays one statement.
-    row = await RateLimit.get_or_none(bucket=bucket)
-    behind = row.full_at - latest if row is not None else 0.0
-    # Never 0.0 (which means "allowed"), even if a token arrived since the refusal.
-    return max(behind, _MIN_WAIT)
+    row = await RateLimit.get_or_none(bucket=token.bucket)
+    return token.wait(row.full_at if row is not None else None)
 
 
 def retry_after(wait: float) -> int:

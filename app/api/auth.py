@@ -62,8 +62,11 @@ def _secret_from_header(header: str) -> str:
     raise _invalid_key()
 
 
-async def authenticate() -> Caller:
-    """Resolve the calling key once per request and remember it in `g.caller`."""
+async def authenticate(*, rate_limit: bool = True) -> Caller:
+    """Resolve the calling key once per request and remember it in `g.caller`.
+
+    `rate_limit=False` leaves spending the request's token to the caller, which must do it
+    on every path (`check_rate_limit`, or with its own writes as session creation does)."""
     header = request.headers.get("Authorization")
     if not header:
         raise ApiError(
@@ -79,29 +82,40 @@ async def authenticate() -> Caller:
     key = await find_active_key(secret)
     if key is None:
         raise _invalid_key()
-    await _check_rate_limit(key)
+    if rate_limit:
+        await check_rate_limit(key)
     now = dt.datetime.now(dt.UTC)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         await ApiKey.filter(id=key.id).update(last_used_at=now)
+        key.last_used_at = now  # the key may be cached: the next requests need not write
     caller = Caller(api_key=key, merchant=key.merchant, livemode=key.livemode)
     g.caller = caller
     return caller
 
 
-async def _check_rate_limit(key: ApiKey) -> None:
-    """Per API key, across every process (one database statement per request)."""
+def rate_limit_bucket(key: ApiKey) -> tuple[str, Limit]:
+    """The per-key token bucket every API request spends one token of."""
     settings: Settings = current_app.config["KASSA_SETTINGS"]
     limit = Limit(settings.api_requests_burst, 1.0 / settings.api_requests_per_second)
-    wait = await take(f"api-key:{key.id}", limit)
+    return f"api-key:{key.id}", limit
+
+
+def rate_limited(wait: float) -> ApiError:
+    seconds = retry_after(wait)
+    return ApiError(
+        429,
+        "rate_limit_error",
+        "rate_limit",
+        f"Too many requests with this API key; retry in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def check_rate_limit(key: ApiKey) -> None:
+    """Per API key, across every process (one database statement per request)."""
+    wait = await take(*rate_limit_bucket(key))
     if wait:
-        seconds = retry_after(wait)
-        raise ApiError(
-            429,
-            "rate_limit_error",
-            "rate_limit",
-            f"Too many requests with this API key; retry in {seconds} s.",
-            headers={"Retry-After": str(seconds)},
-        )
+        raise rate_limited(wait)
 
 
 def current_caller() -> Caller:

@@ -8,9 +8,16 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, current_app, g, request
-from tortoise.transactions import in_transaction
 
-from app.api.auth import authenticate, current_caller, owned_by_caller
+from app.api.auth import (
+    Caller,
+    authenticate,
+    check_rate_limit,
+    current_caller,
+    owned_by_caller,
+    rate_limit_bucket,
+    rate_limited,
+)
 from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, invalid_request, json_response, refusal_error
 from app.api.idempotency import run_idempotent
@@ -23,6 +30,7 @@ from app.api.schemas import (
     LineItemListParams,
     PriceData,
 )
+from app.inserts import insert_rows, insert_with_token
 from app.line_items import line_item_object
 from app.models import CheckoutSession, LineItem, Merchant, new_id
 from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
@@ -244,12 +252,39 @@ async def _check_payment_options(
 
 @blueprint.post("/checkout/sessions")
 async def create_checkout_session() -> Response:
-    await authenticate()
+    caller = await authenticate(rate_limit=False)
+    if request.headers.get("Idempotency-Key") is None:
+        return await _create_spending_token(caller)
+    # A replayed answer costs a token too, so it is spent before the record is looked up.
+    await check_rate_limit(caller.api_key)
     return await run_idempotent(_create_checkout_session)
 
 
+async def _create_spending_token(caller: Caller) -> Response:
+    """The hot path: the request's rate-limit token and the new rows in one round trip.
+    A request refused before that still spends its token (and out of tokens, it is told
+    429 rather than what was wrong), exactly as when `authenticate` spends it first."""
+    try:
+        session, lines = await _new_session(caller)
+    except Exception:
+        await check_rate_limit(caller.api_key)
+        raise
+    wait = await insert_with_token([session, *lines], *rate_limit_bucket(caller.api_key))
+    if wait:
+        raise rate_limited(wait)
+    return json_response(checkout_session_object(session))
+
+
 async def _create_checkout_session() -> Response:
-    caller = current_caller()
+    session, lines = await _new_session(current_caller())
+    await insert_rows([session, *lines])
+    return json_response(checkout_session_object(session))
+
+
+async def _new_session(caller: Caller) -> tuple[CheckoutSession, list[LineItem]]:
+    """The session the request asks for and its line items, checked, not stored yet. They
+    are stored together or not at all: a session whose amount is the total of items it does
+    not have would show the shopper a bill without its lines."""
     params = validate(CheckoutSessionCreate, await body_params())
     priced = _fiat_amount(params)
     amount = priced.amount
@@ -260,50 +295,43 @@ async def _create_checkout_session() -> Response:
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")
-    # The session and its line items together or not at all: a session whose amount is
-    # the total of items it does not have would show the shopper a bill without its lines.
-    async with in_transaction() as connection:
-        session = await CheckoutSession.create(
-            id=session_id,
-            merchant_id=caller.merchant_id,
-            livemode=caller.livemode,
-            status=SessionStatus.OPEN,
-            mode=params.mode,
-            locale=params.locale,
-            amount_fiat_cents=amount.minor_units,
-            fiat_currency=amount.currency,
-            allowed_crypto_currencies=list(dict.fromkeys(params.allowed_crypto_currencies)),
-            allowed_networks=list(dict.fromkeys(params.allowed_networks)),
-            checkout_url=f"{settings.base_url}/checkout/{session_id}",
-            success_url=params.success_url,
-            cancel_url=params.cancel_url,
-            customer_email=params.customer_email,
-            client_reference_id=params.client_reference_id,
-            metadata=params.metadata,
-            expires_at=now + dt.timedelta(seconds=params.expires_in),
-            created_at=now,
-            updated_at=now,
-            using_db=connection,
+    session = CheckoutSession(
+        id=session_id,
+        merchant_id=caller.merchant_id,
+        livemode=caller.livemode,
+        status=SessionStatus.OPEN,
+        mode=params.mode,
+        locale=params.locale,
+        amount_fiat_cents=amount.minor_units,
+        fiat_currency=amount.currency,
+        allowed_crypto_currencies=list(dict.fromkeys(params.allowed_crypto_currencies)),
+        allowed_networks=list(dict.fromkeys(params.allowed_networks)),
+        payment_id=None,
+        checkout_url=f"{settings.base_url}/checkout/{session_id}",
+        success_url=params.success_url,
+        cancel_url=params.cancel_url,
+        customer_email=params.customer_email,
+        client_reference_id=params.client_reference_id,
+        metadata=params.metadata,
+        expires_at=now + dt.timedelta(seconds=params.expires_in),
+        created_at=now,
+        updated_at=now,
+    )
+    lines = [
+        LineItem(
+            id=new_id("li"),
+            session_id=session_id,
+            position=position,
+            name=line.name,
+            description=line.description,
+            currency=amount.currency,
+            unit_amount=line.unit_amount,
+            quantity=line.quantity,
+            amount_total=line.amount_total,
         )
-        if priced.lines:
-            await LineItem.bulk_create(
-                [
-                    LineItem(
-                        id=new_id("li"),
-                        session_id=session_id,
-                        position=position,
-                        name=line.name,
-                        description=line.description,
-                        currency=amount.currency,
-                        unit_amount=line.unit_amount,
-                        quantity=line.quantity,
-                        amount_total=line.amount_total,
-                    )
-                    for position, line in enumerate(priced.lines)
-                ],
-                using_db=connection,
-            )
-    return json_response(checkout_session_object(session))
+        for position, line in enumerate(priced.lines)
+    ]
+    return session, lines
 
 
 @blueprint.get("/checkout/sessions/<session_id>")

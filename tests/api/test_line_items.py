@@ -445,18 +445,38 @@ async def test_idempotent_replay_is_byte_for_byte_and_stores_the_items_once(
 
 
 async def test_session_and_items_are_written_together_or_not_at_all(
-    client: Any, merchant: MerchantKeys, monkeypatch: pytest.MonkeyPatch
+    client: Any, merchant: MerchantKeys
 ) -> None:
-    """A failure while storing the items leaves no session behind (one transaction)."""
-
-    async def failing_bulk_create(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("the database went away while storing line items")
-
-    monkeypatch.setattr(LineItem, "bulk_create", failing_bulk_create)
-    before = await CheckoutSession.filter(merchant_id=merchant.merchant.id).count()
-    response = await create(client, merchant, items_body([item()]))
-    assert response.status_code == 500
-    assert await CheckoutSession.filter(merchant_id=merchant.merchant.id).count() == before
+    """A failure while storing the items leaves no session behind (one transaction): the
+    database itself refuses the line item, after the session's row went in."""
+    db = LineItem._meta.db
+    if db.capabilities.dialect == "sqlite":
+        await db.execute_script(
+            "CREATE TRIGGER refuse_line_items BEFORE INSERT ON line_items "
+            "BEGIN SELECT RAISE(ABORT, 'the database went away'); END;"
+        )
+    else:
+        await db.execute_script(
+            "CREATE FUNCTION refuse_line_item() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'the database went away'; END $$; "
+            "CREATE TRIGGER refuse_line_items BEFORE INSERT ON line_items "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_line_item();"
+        )
+    try:
+        before = await CheckoutSession.filter(merchant_id=merchant.merchant.id).count()
+        for headers in ({}, {"Idempotency-Key": "order-42"}):
+            response = await create(client, merchant, items_body([item()]), **headers)
+            assert response.status_code == 500
+            assert await CheckoutSession.filter(merchant_id=merchant.merchant.id).count() == before
+    finally:
+        await db.execute_script(
+            "DROP TRIGGER refuse_line_items"
+            + (
+                ""
+                if db.capabilities.dialect == "sqlite"
+                else " ON line_items; DROP FUNCTION refuse_line_item()"
+            )
+        )
 
 
 def _drive_stripe(base_url: str, secret: str) -> None:

@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "app.http": FOUNDATIONS,  # the one outbound HTTP client factory
     "app.proxies": FOUNDATIONS,  # who the client is behind trusted proxies: pure functions
     "app.ratelimit": FOUNDATIONS,  # token buckets in the database; imports only app.models
+    # New rows and a rate-limit token in one trip to the database: models and ratelimit only.
+    "app.inserts": FOUNDATIONS,
     "app.networks": FOUNDATIONS,  # the chain-neutral protocols plugins implement
     "app.hookspecs": FOUNDATIONS,  # the plugin contract: types from config, models, networks
     # Runner and signals only; the watcher (domain) starts its loops on a BackgroundLoops.
