@@ -155,7 +155,12 @@ async def session_nonce(network: Network, session_id: str) -> int:
         last = await SessionNonce.filter(network=network.key).order_by("-nonce_index").first()
         index = await unused_on_chain(network, 1 if last is None else last.nonce_index + 1)
         try:
-            await SessionNonce.create(network=network.key, session_id=session_id, nonce_index=index)
+            # A savepoint inside the caller's transaction (an Idempotency-Key's): a lost
+            # race must not abort that transaction on PostgreSQL, only this attempt.
+            async with in_transaction():
+                await SessionNonce.create(
+                    network=network.key, session_id=session_id, nonce_index=index
+                )
             return index
         except IntegrityError:
             continue  # another payment took this index (or this session) first

@@ -243,7 +243,8 @@ def check_transitions(ledger: Ledger) -> list[str]:
                 )
             elif new == status and promised is not None:
                 problems.append(
-                    f"state: {object_id} {event['type']} again while already {status} ({event['id']})"
+                    f"state: {object_id} {event['type']} again while already {status} "
+                    f"({event['id']})"
                 )
             status = new
         row = stored.get(object_id)

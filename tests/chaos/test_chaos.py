@@ -350,6 +350,10 @@ async def chaos_run(tmp_path: Path, worker_command: list[str]) -> tuple[Ledger, 
                 await asyncio.wait_for(task, timeout=90)  # raises what failed there
             load_seconds = time.monotonic() - started - setup_seconds
 
+            # Faults are over: a few more creates, so every serve process - restarted late
+            # in the run or not - gets requests through the balancer's round robin.
+            for number in range(2 * len(run.balancer.backends)):
+                await run.load.create_session(f"chaos-after-{number}-{SEED}")
             deadline = time.monotonic() + QUIESCE_SECONDS
             waiting: str | None = "not checked yet"
             while time.monotonic() < deadline:
