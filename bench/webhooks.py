@@ -3,13 +3,16 @@
 Reports
 - throughput: deliveries/s for a backlog of N events drained by one `DeliveryWorker`;
 - latency: from `transition()` commit to the receiver reading the request (p50/p99), with the
-  worker running and events emitted at a steady rate.
+  worker running and events emitted at a steady rate. By default the worker is woken by the
+  outbox notification (PostgreSQL LISTEN/NOTIFY, in-process on SQLite), as in production;
+  `--poll-only` measures the poll alone (the figure before issue 13).
 
 The receiver runs in a child process (a plain asyncio HTTP server) so it does not share the
 worker's event loop; it stamps each request with the wall clock.
 
 Usage: python bench/webhooks.py [--events 3000] [--latency-events 300] [--rate 100]
                                 [--database-url sqlite:///tmp/x.db | postgres://...]
+                                [--poll-only]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.config import Settings  # noqa: E402
 from app.db import close_database, migrate, open_database  # noqa: E402
 from app.models import CheckoutSession, Merchant, WebhookDelivery, new_id  # noqa: E402
+from app.notify import Listener, process_listener  # noqa: E402
 from app.states import EventType, SessionStatus, WebhookDeliveryStatus, transition  # noqa: E402
 from app.webhooks.worker import DeliveryWorker  # noqa: E402
 from tests.webhooks.conftest import insert_endpoint, session_row  # noqa: E402
@@ -118,6 +122,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     await migrate(database_url)
     await open_database(database_url)
+    # Push: this process's listener, as `kassa worker` starts it. Poll only: a listener that
+    # nothing ever notifies.
+    listener = Listener() if args.poll_only else process_listener()
+    if not args.poll_only:
+        await listener.start(database_url)
     try:
         merchant = await Merchant.create(id=new_id("mer"), name="Bench")
         endpoint_id = await insert_endpoint(settings, merchant.id, f"http://127.0.0.1:{port}/hook")
@@ -125,7 +134,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # Throughput: a backlog drained by one worker.
         for session in await _sessions(merchant.id, args.events):
             await transition(session, SessionStatus.EXPIRED, EventType.CHECKOUT_SESSION_EXPIRED)
-        worker = DeliveryWorker(settings)
+        worker = DeliveryWorker(settings, listener=listener)
         started = time.monotonic()
         runner = asyncio.create_task(worker.run())
         await _wait_delivered(endpoint_id, args.events, within=300)
@@ -147,6 +156,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         worker.stop()
         await runner
     finally:
+        if not args.poll_only:
+            await listener.stop()
         await close_database()
         receiver.terminate()
         await receiver.wait()
@@ -159,6 +170,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "latency_events": len(delays_ms),
         "latency_rate_per_second": args.rate,
         "poll_interval_seconds": args.poll,
+        "woken_by": "poll only" if args.poll_only else "notification (push)",
         "commit_to_receipt_ms_p50": round(statistics.median(delays_ms), 1),
         "commit_to_receipt_ms_p99": round(_percentile(delays_ms, 0.99), 1),
         "cpus": os.cpu_count(),
@@ -173,6 +185,9 @@ def main() -> None:
     parser.add_argument("--poll", type=float, default=0.25, help="worker poll interval (s)")
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--poll-only", action="store_true", help="no notifications: the worker's poll alone"
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     width = max(map(len, result))
