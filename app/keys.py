@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import time
@@ -59,10 +60,24 @@ async def find_active_key(secret: str) -> ApiKey | None:
     """The unrevoked key with this secret and its merchant (one query, or none when the
     same secret was found less than `KEY_CACHE_SECONDS` ago in this process), or None."""
     secret_sha256 = hash_secret(secret)
-    now = time.monotonic()
     cached = _key_cache.get(secret_sha256)
-    if cached is not None and now < cached.fresh_until:
+    if cached is not None and time.monotonic() < cached.fresh_until:
         return cached.key
+    # Concurrent requests with the same secret share one lookup: at each expiry a busy
+    # client's requests would otherwise all miss at once.
+    lookup = _lookups.get(secret_sha256)
+    if lookup is None or lookup.get_loop() is not asyncio.get_running_loop():
+        lookup = asyncio.ensure_future(_look_up(secret_sha256))
+        _lookups[secret_sha256] = lookup
+        lookup.add_done_callback(lambda _: _lookups.pop(secret_sha256, None))
+    return await asyncio.shield(lookup)  # one request cancelled does not cancel the others'
+
+
+_lookups: dict[str, asyncio.Future[ApiKey | None]] = {}
+
+
+async def _look_up(secret_sha256: str) -> ApiKey | None:
+    now = time.monotonic()
     key = (
         await ApiKey.filter(secret_sha256=secret_sha256, revoked_at=None)
         .select_related("merchant")

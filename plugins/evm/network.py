@@ -8,6 +8,7 @@ sees opaque strings.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -174,6 +175,14 @@ def evm_settings(key: str, config: NetworkSettings) -> EvmNetworkSettings:
             for e in error.errors()
         )
         raise PluginError(f"network {key!r}: {problems}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksum_address(address: str) -> str | None:
+    """EIP-55 spelling, or None for no address; remembered: checking and spelling cost a
+    keccak each, more than the rest of a session's option checks, and a merchant's few
+    payout addresses are checked at every session creation."""
+    return str(to_checksum_address(address)) if is_address(address) else None
 
 
 def _hex(value: Any) -> str:
@@ -423,9 +432,9 @@ class EvmNetwork:
     # ------------------------------------------------------------------ payments
 
     def normalize_address(self, address: str) -> str:
-        if not isinstance(address, str) or not is_address(address):
+        checksum = _checksum_address(address) if isinstance(address, str) else None
+        if checksum is None:
             raise ValueError(f"{address!r} is not an address on {self.name}")
-        checksum = to_checksum_address(address)
         if checksum == NATIVE_TOKEN:
             raise ValueError("the zero address cannot receive payments")
         return checksum
