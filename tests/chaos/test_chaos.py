@@ -206,9 +206,12 @@ async def sample_heartbeats(run: Run, stop: asyncio.Event) -> None:
         try:
             if connection is None or connection.is_closed():
                 connection = await asyncpg.connect(run.database_url, timeout=2)
-            for row in await connection.fetch("SELECT process FROM heartbeats"):
+            for row in await connection.fetch("SELECT process FROM heartbeats", timeout=2):
                 run.worker_pids_seen.add(int(row["process"].rsplit(":", 1)[1]))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except Exception:  # noqa: BLE001 - the database restarts under it: reconnect
+            with contextlib.suppress(Exception):
+                if connection is not None:
+                    connection.terminate()
             connection = None
         await asyncio.sleep(0.2)
     if connection is not None:
