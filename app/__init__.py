@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from quart import Quart, Response, abort, g, request
+from quart.typing import ResponseTypes
+from quart.wrappers import Request
 from werkzeug.exceptions import HTTPException
 
 from app import objects as _objects  # noqa: F401 - registers event snapshots
@@ -27,6 +30,33 @@ from app.workers import start_background_loops
 log = logging.getLogger("kassa")
 
 MAX_BODY_BYTES = 64 * 1024
+
+
+class KassaQuart(Quart):
+    """Quart whose requests run to their end when their client goes away.
+
+    Quart cancels a request's handler when the client disconnects. A cancellation that lands
+    while Tortoise opens a transaction (between taking the connection and `BEGIN`) skips the
+    transaction's exit: on SQLite its connection lock stays held and every later transaction
+    hangs; on PostgreSQL a pooled connection leaks. So the handler runs in a task of its own
+    that a disconnect does not cancel, as a request to Stripe does: a create whose client left
+    is committed, and a retry with the same Idempotency-Key replays it. Streamed bodies (the
+    status streams) are sent after this returns and still stop with their client.
+    """
+
+    async def handle_request(self, request: Request) -> ResponseTypes:
+        handling = asyncio.ensure_future(super().handle_request(request))
+        try:
+            return await asyncio.shield(handling)
+        except asyncio.CancelledError:
+            handling.add_done_callback(_report_orphan_failure)
+            raise
+
+
+def _report_orphan_failure(task: asyncio.Future[ResponseTypes]) -> None:
+    """A request whose client left still finishes, and nobody awaits it: say if it failed."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("request failed after its client disconnected", exc_info=task.exception())
 
 
 def _api_error_for_http(exc: HTTPException) -> ApiError:
@@ -90,7 +120,7 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
     """
     settings = settings or load_settings()
     keep_out_of_logs(settings.secret_key.get_secret_value())
-    app = Quart(
+    app = KassaQuart(
         __name__, static_folder=str(static_folder()), template_folder=str(templates_folder())
     )
     app.config["KASSA_SETTINGS"] = settings
