@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 
 from app.cli import main
-from app.models import Event, WebhookDelivery, WebhookEndpoint
+from app.models import Event, WebhookEndpoint
 from app.webhooks import worker as delivery
 
 
-async def claim_without_lease(self: delivery.DeliveryWorker, limit: int) -> list[object]:
+async def claim_without_lease(self: delivery.DeliveryWorker, limit: int) -> list[delivery._Claimed]:
     rows = await delivery.due_deliveries(self.clock.now()).order_by("next_attempt_at").limit(limit)
     claimed = []
     for row in rows:
@@ -27,8 +27,7 @@ async def claim_without_lease(self: delivery.DeliveryWorker, limit: int) -> list
     return claimed
 
 
-delivery.DeliveryWorker.claim = claim_without_lease  # type: ignore[method-assign,assignment]
-_ = WebhookDelivery
+delivery.DeliveryWorker.claim = claim_without_lease  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,7 @@ initdb refuses to run as root: as root the cluster runs as the `postgres` system
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -77,6 +78,8 @@ class PrivatePostgres:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
         self._pg_ctl("start")
+        # pg_ctl detaches the server: stop it even if the test run ends without cleanup.
+        atexit.register(self.stop)
         return self
 
     def _pg_ctl(self, action: str, *extra: str) -> None:
@@ -108,6 +111,8 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def stop(self) -> None:
+        if not self.root.exists():
+            return  # stopped and removed already
         try:
             self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", timeout=30)
         except (RuntimeError, subprocess.TimeoutExpired):
