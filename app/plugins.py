@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -113,11 +115,36 @@ def start_registry(settings: Settings, extra_plugins: Iterable[object] = ()) -> 
     return registry
 
 
+# Notifications held back until an enclosing transaction commits (`held_until_commit`).
+_held: ContextVar[list[tuple[pluggy.PluginManager, Payment, Event]] | None] = ContextVar(
+    "kassa_held_notifications", default=None
+)
+
+
+@asynccontextmanager
+async def held_until_commit() -> AsyncIterator[None]:
+    """Wrap a transaction that encloses services (an Idempotency-Key's, whose handler's
+    commits are only savepoints): `payment_status_changed` calls made inside wait until the
+    block ends without an exception, and are dropped if it raises (nothing was committed)."""
+    held: list[tuple[pluggy.PluginManager, Payment, Event]] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    for pm, payment, event in held:
+        await notify_payment_status_changed(pm, payment, event)
+
+
 async def notify_payment_status_changed(
     pm: pluggy.PluginManager, payment: Payment, event: Event
 ) -> None:
     """Run `payment_status_changed` after commit, each implementation on its own: one
     failing listener is logged and never keeps the others from hearing about it."""
+    held = _held.get()
+    if held is not None:
+        held.append((pm, payment, event))  # an enclosing transaction has not committed yet
+        return
     arguments = {"payment": payment, "event": event}
     # pluggy calls the most recently registered implementation first; keep that order.
     for impl in reversed(pm.hook.payment_status_changed.get_hookimpls()):

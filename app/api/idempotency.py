@@ -27,6 +27,7 @@ from app.api.auth import current_caller
 from app.api.bodies import body_params
 from app.api.errors import ApiError, error_response, internal_error
 from app.models import IdempotencyRecord
+from app.plugins import held_until_commit
 from app.secretbox import SecretBox
 
 MAX_KEY_LENGTH = 255
@@ -151,7 +152,7 @@ async def _run_once(
     to every retry until the record expires. IntegrityError: the key is taken.
     """
     try:
-        async with in_transaction():
+        async with held_until_commit(), in_transaction():
             record = await IdempotencyRecord.create(
                 api_key_id=api_key_id,
                 key=key,

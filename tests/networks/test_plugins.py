@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,6 +218,46 @@ async def test_payment_status_changed_after_commit(
         (payment["id"], "payment.confirmed", "confirmed"),
     ]
     assert (await Payment.get(id=payment["id"])).status == "confirmed"
+
+
+class CommittedChecker:
+    """Asks, from another task, whether the payment it hears about is committed (another
+    task reads through another connection on PostgreSQL; on SQLite it waits for the open
+    transaction, so a call made inside one would time out)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []
+
+    @fakes.hookimpl
+    async def payment_status_changed(self, payment: Any, event: Any) -> None:
+        async def committed() -> bool:
+            return await Payment.exists(id=payment.id)
+
+        # A fresh context: not the caller's transaction connection (Tortoise keeps it in a
+        # context variable, which a task would otherwise inherit).
+        lookup = asyncio.create_task(committed(), context=contextvars.Context())
+        try:
+            found: object = await asyncio.wait_for(lookup, timeout=2)
+        except TimeoutError:
+            found = "blocked by an open transaction"
+        self.seen.append((event.type, found))
+
+
+async def test_payment_status_changed_after_the_idempotency_commit(
+    api: Api, chain: DevChain, make_registry: RegistryFactory
+) -> None:
+    """Under an Idempotency-Key the handler's transactions are savepoints of the key's
+    transaction: listeners hear of the payment once that one committed."""
+    checker = CommittedChecker()
+    make_registry(extra_plugins=(checker,))
+    session = await api.session()
+    response = await api.client.post(
+        f"/v1/checkout/sessions/{session['id']}/payments",
+        json={"network": DEVNET, "crypto_currency": "ETH"},
+        headers={**api.shop.auth(), "Idempotency-Key": "pay-once"},
+    )
+    assert response.status_code == 200, await response.get_json()
+    assert checker.seen == [("payment.created", True)]
 
 
 # Every hook and the test that exercises it; a new hook without a test fails here.
