@@ -5,7 +5,8 @@ Session creation is the API's hot path. Through Tortoise it cost six to eight st
 and on PostgreSQL a pool reset after each), each a trip through aiosqlite's thread or to
 the server. Here the same rows take one trip:
 - SQLite: one function on aiosqlite's thread runs BEGIN IMMEDIATE, the token's upsert, the
-  INSERTs and COMMIT (one commit, so one fsync), holding Tortoise's connection lock;
+  INSERTs and COMMIT, holding Tortoise's connection lock; requests that arrive meanwhile
+  share the next such transaction (group commit: one fsync for all of them, `_GroupCommit`);
 - PostgreSQL: one statement, the upsert and the INSERTs as data-modifying CTEs that insert
   only when the upsert spent a token (one statement is one transaction).
 The model stays the schema's one definition: the INSERTs are Tortoise's own (its columns and
@@ -19,20 +20,24 @@ rows whose request spent its token before.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.models import Model
 
 from app.models import RateLimit
 from app.ratelimit import TAKE_SQL, Limit, Take, prepare_take
 
-_REFUSED_ROW = "SELECT full_at FROM rate_limits WHERE bucket = ?"
+_REFUSED_ROW = f"SELECT full_at FROM {RateLimit._meta.db_table} WHERE bucket = ?"
 
 
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
@@ -75,39 +80,132 @@ async def _insert(rows: Sequence[Model], token: Take | None) -> float:
 
 # ---------------------------------------------------------------------------- SQLite
 
+# A written row's outcome: (True, None), or (False, the refused bucket's `full_at`).
+Outcome = tuple[bool, float | None]
+# Writes that arrive while one transaction runs wait for the next, which takes at most this
+# many (each in its own savepoint).
+_GROUP_MAX = 64
 
-def _sqlite_write(
+
+def _write_one(
     db: sqlite3.Connection, token: Take | None, inserts: list[tuple[str, list[Any]]]
-) -> tuple[bool, float | None]:
-    """On aiosqlite's thread: (True, None) when written, else (False, the refused bucket's
-    `full_at`). Whole or nothing, even if the awaiting request is cancelled meanwhile."""
-    # IMMEDIATE: the write lock first, so that a busy database waits here (busy timeout)
-    # rather than failing halfway through.
-    # Inside a caller's transaction (run_idempotent's), a savepoint: whole or nothing
-    # still, and committed with the caller's.
-    nested = db.in_transaction
-    db.execute("SAVEPOINT kassa_insert" if nested else "BEGIN IMMEDIATE")
+) -> Outcome:
+    """On aiosqlite's thread, inside a transaction: one request's writes in a savepoint, so
+    they are whole or nothing whatever the transaction's other writes do."""
+    db.execute("SAVEPOINT kassa_write")
     try:
         if token and db.execute(TAKE_SQL.replace("$", "?"), token.values).fetchone() is None:
             row = db.execute(_REFUSED_ROW, [token.bucket]).fetchone()
-            _undo(db, nested)
+            db.execute("ROLLBACK TO kassa_write")
+            db.execute("RELEASE kassa_write")
             return False, (float(row[0]) if row is not None else None)
         for sql, values in inserts:
             db.execute(sql, values)
-        db.execute("RELEASE kassa_insert" if nested else "COMMIT")
     except BaseException:
-        if db.in_transaction:
-            _undo(db, nested)
+        db.execute("ROLLBACK TO kassa_write")
+        db.execute("RELEASE kassa_write")
         raise
+    db.execute("RELEASE kassa_write")
     return True, None
 
 
-def _undo(db: sqlite3.Connection, nested: bool) -> None:
-    if nested:
-        db.execute("ROLLBACK TO kassa_insert")
-        db.execute("RELEASE kassa_insert")
-    else:
-        db.execute("ROLLBACK")
+def _commit_group(
+    db: sqlite3.Connection, writes: list[tuple[Take | None, list[tuple[str, list[Any]]]]]
+) -> list[Outcome | sqlite3.Error]:
+    """On aiosqlite's thread: several requests' writes in one transaction, so one COMMIT
+    (one fsync of the WAL) makes them all durable. A write the database refuses (its
+    savepoint rolled back) fails alone; a failed BEGIN or COMMIT fails them all."""
+    # IMMEDIATE: the write lock first, so that a busy database waits here (busy timeout)
+    # rather than failing halfway through.
+    db.execute("BEGIN IMMEDIATE")
+    outcomes: list[Outcome | sqlite3.Error] = []
+    try:
+        for token, inserts in writes:
+            try:
+                outcomes.append(_write_one(db, token, inserts))
+            except sqlite3.Error as error:
+                outcomes.append(error)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+@dataclass(eq=False)
+class _Waiting:
+    token: Take | None
+    inserts: list[tuple[str, list[Any]]]
+    outcome: asyncio.Future[Outcome]
+
+
+class _GroupCommit:
+    """Group commit on Tortoise's one SQLite connection. Each COMMIT waits for an fsync,
+    and every statement is a hop to aiosqlite's thread and back: alone, each create paid
+    both. Writes that arrive while a transaction runs go into the next one together; no
+    request waits for company (an idle database commits a group of one at once), and each
+    is answered only after the COMMIT holding its rows returned, so durability is the same
+    as one transaction per request."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.loop = asyncio.get_running_loop()
+        self.waiting: list[_Waiting] = []
+        self.committer: asyncio.Task[None] | None = None
+
+    async def write(self, token: Take | None, inserts: list[tuple[str, list[Any]]]) -> Outcome:
+        waiting = _Waiting(token, inserts, self.loop.create_future())
+        self.waiting.append(waiting)
+        if self.committer is None or self.committer.done():
+            self.committer = self.loop.create_task(self._commit_waiting())
+        # A request cancelled before its group starts is left out of it (its future is
+        # cancelled); once the group runs on the thread, it completes either way.
+        return await waiting.outcome
+
+    async def _commit_waiting(self) -> None:
+        try:
+            while self.waiting:
+                group = [w for w in self.waiting[:_GROUP_MAX] if not w.outcome.done()]
+                del self.waiting[:_GROUP_MAX]
+                if group:
+                    await self._commit(group)
+        finally:
+            for waiting in self.waiting:  # only when cancelled (shutdown)
+                waiting.outcome.cancel()
+            self.waiting.clear()
+
+    async def _commit(self, group: list[_Waiting]) -> None:
+        writes = [(w.token, w.inserts) for w in group]
+        try:
+            # Tortoise's lock on its one connection: no other statement runs inside ours.
+            async with self.client.acquire_connection() as connection:
+                # aiosqlite runs every call as a function on its thread; this is one of
+                # them (`_execute` is how its own methods do it: one hop for the group).
+                outcomes = await connection._execute(_commit_group, connection._conn, writes)
+        except asyncio.CancelledError:
+            for waiting in group:
+                waiting.outcome.cancel()
+            raise
+        except Exception as error:
+            outcomes = [error] * len(group)
+        for waiting, outcome in zip(group, outcomes, strict=True):
+            if waiting.outcome.done():
+                continue
+            if isinstance(outcome, BaseException):
+                waiting.outcome.set_exception(outcome)
+            else:
+                waiting.outcome.set_result(outcome)
+
+
+_group_commits: weakref.WeakKeyDictionary[Any, _GroupCommit] = weakref.WeakKeyDictionary()
+
+
+def _group_commit(client: Any) -> _GroupCommit:
+    group_commit = _group_commits.get(client)
+    if group_commit is None or group_commit.loop is not asyncio.get_running_loop():
+        group_commit = _group_commits[client] = _GroupCommit(client)
+    return group_commit
 
 
 async def _sqlite(client: Any, name: str, rows: Sequence[Model], token: Take | None) -> float:
@@ -116,14 +214,15 @@ async def _sqlite(client: Any, name: str, rows: Sequence[Model], token: Take | N
         columns, sql = _insert_columns(type(row), name)
         inserts.append((sql, _db_values(row, columns)))
     try:
-        # Tortoise's lock on its one connection: no statement of another request runs
-        # between ours (they queue behind this function on the same thread anyway).
-        async with client.acquire_connection() as connection:
-            # aiosqlite runs every call as a function on its thread; this is one of them
-            # (`_execute` is how its own methods do it: one hop instead of five).
-            written, full_at = await connection._execute(
-                _sqlite_write, connection._conn, token, inserts
-            )
+        if isinstance(client, TransactionalDBClient):
+            # Inside a caller's transaction (run_idempotent's): a savepoint in it, committed
+            # with the caller's writes.
+            async with client.acquire_connection() as connection:
+                written, full_at = await connection._execute(
+                    _write_one, connection._conn, token, inserts
+                )
+        else:
+            written, full_at = await _group_commit(client).write(token, inserts)
     except sqlite3.IntegrityError as error:
         raise IntegrityError(error) from error
     except sqlite3.Error as error:
@@ -144,8 +243,7 @@ def _postgres_statement(
     models: tuple[type[Model], ...], connection_name: str, with_token: bool
 ) -> str:
     """The token's upsert and one INSERT per row as CTEs; the INSERTs run only when the
-    upsert returned a row. The answer: whether it did, and the bucket's `full_at` as the
-    statement found it (for Retry-After when refused). Without a token: the INSERTs.
+    upsert returned a row. The answer: whether it did. Without a token: the INSERTs.
 
     INSERT ... SELECT needs typed parameters: each is cast to its column's type without the
     length (a cast to VARCHAR(n) would cut a longer value silently; without it, the column
@@ -170,11 +268,7 @@ def _postgres_statement(
         )
     if not with_token:
         return f"WITH {', '.join(parts)} SELECT TRUE AS taken"
-    return (
-        f"WITH {', '.join(parts)} "
-        "SELECT EXISTS (SELECT 1 FROM token) AS taken, "
-        f"(SELECT full_at FROM {RateLimit._meta.db_table} WHERE bucket = $1) AS full_at"
-    )
+    return f"WITH {', '.join(parts)} SELECT EXISTS (SELECT 1 FROM token) AS taken"
 
 
 async def _postgres(client: Any, name: str, rows: Sequence[Model], token: Take | None) -> float:
@@ -195,4 +289,7 @@ async def _postgres(client: Any, name: str, rows: Sequence[Model], token: Take |
     if answer["taken"]:
         return 0.0
     assert token is not None
-    return token.wait(answer["full_at"])
+    # Refused: only now is the row read, by a statement of its own. The one above cannot
+    # tell: its snapshot predates the concurrent upserts it waited for.
+    found = await client.execute_query_dict(_REFUSED_ROW.replace("?", "$1"), [token.bucket])
+    return token.wait(float(found[0]["full_at"]) if found else None)
