@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from quart import Quart, Response, abort, g, request
 from quart.typing import ResponseTypes
@@ -30,6 +31,8 @@ from app.workers import start_background_loops
 log = logging.getLogger("kassa")
 
 MAX_BODY_BYTES = 64 * 1024
+# How long shutdown waits for requests still being handled (their clients may have left).
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class KassaQuart(Quart):
@@ -44,13 +47,26 @@ class KassaQuart(Quart):
     status streams) are sent after this returns and still stop with their client.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Requests still being handled, some perhaps for clients that left: shutdown waits
+        # for them before it closes the database under them.
+        self.handling: set[asyncio.Future[ResponseTypes]] = set()
+
     async def handle_request(self, request: Request) -> ResponseTypes:
         handling = asyncio.ensure_future(super().handle_request(request))
+        self.handling.add(handling)
+        handling.add_done_callback(self.handling.discard)
         try:
             return await asyncio.shield(handling)
         except asyncio.CancelledError:
             handling.add_done_callback(_report_orphan_failure)
             raise
+
+    async def finish_requests(self, grace_seconds: float) -> None:
+        """Wait up to `grace_seconds` for the requests being handled to end."""
+        if self.handling:
+            await asyncio.wait(set(self.handling), timeout=grace_seconds)
 
 
 def _report_orphan_failure(task: asyncio.Future[ResponseTypes]) -> None:
@@ -189,6 +205,7 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
 
     @app.after_serving
     async def stop() -> None:
+        await app.finish_requests(SHUTDOWN_GRACE_SECONDS)
         loops = app.config.pop("KASSA_LOOPS", None)
         if loops is not None:
             await loops.stop()
