@@ -120,27 +120,28 @@ def network_unreachable(network_key: str) -> PaymentRefused:
 async def unused_on_chain(network: Network, number: int) -> int:
     """`number`, or the first later one the chain has not used (`SessionNumberNetwork`).
 
-    Numbers the chain already used were burned outside this gateway's database: intents
-    signed with a leaked signer key, or payments made after the backup the database was
-    restored from. Payments prepared for them could never succeed, so they are skipped, and
-    the operator hears about it: either cause needs them.
+    Payments prepared for numbers the chain already used could never succeed.
     """
     if not isinstance(network, SessionNumberNetwork):
         return number
     try:
-        unused = await network.first_unused_session_number(number)
+        return await network.first_unused_session_number(number)
     except RpcError:
         raise network_unreachable(network.key) from None
-    if unused != number:
-        log.critical(
-            "%s: session numbers %d to %d were already used on the chain and are skipped. "
-            "Were intents signed outside this gateway (a leaked signer key: remove it from the "
-            "contract and rotate it) or the database restored from an older backup?",
-            network.key,
-            number,
-            unused - 1,
-        )
-    return unused
+
+
+def _alert_burned_numbers(network: Network, first: int, last: int) -> None:
+    """Numbers the chain used that this gateway's database never gave out were burned
+    outside it: intents signed with a leaked signer key, or payments made after the backup
+    the database was restored from. They are skipped, and the operator must hear of it."""
+    log.critical(
+        "%s: session numbers %d to %d were already used on the chain and are skipped. "
+        "Were intents signed outside this gateway (a leaked signer key: remove it from the "
+        "contract and rotate it) or the database restored from an older backup?",
+        network.key,
+        first,
+        last,
+    )
 
 
 async def session_nonce(network: Network, session_id: str) -> int:
@@ -153,7 +154,14 @@ async def session_nonce(network: Network, session_id: str) -> int:
             # payment, and a new number would let the session be paid twice.
             return existing.nonce_index
         last = await SessionNonce.filter(network=network.key).order_by("-nonce_index").first()
-        index = await unused_on_chain(network, 1 if last is None else last.nonce_index + 1)
+        candidate = 1 if last is None else last.nonce_index + 1
+        index = await unused_on_chain(network, candidate)
+        if index != candidate:
+            if await SessionNonce.filter(network=network.key, nonce_index__gte=candidate).exists():
+                # Another payment of this gateway took the number meanwhile (and was paid
+                # already): a race, not a leak. Read the numbers again.
+                continue
+            _alert_burned_numbers(network, candidate, index - 1)
         try:
             # A savepoint inside the caller's transaction (an Idempotency-Key's): a lost
             # race must not abort that transaction on PostgreSQL, only this attempt.

@@ -83,6 +83,35 @@ async def test_session_numbers_used_on_chain_are_skipped_with_an_alert(
     assert (await Payment.get(id=row.id)).status == "confirmed"
 
 
+async def test_a_number_another_payment_took_meanwhile_is_no_alert(
+    api: Api,
+    chain: DevChain,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Between reading the last number and asking the chain, another payment of this gateway
+    took the next number and was paid: the chain shows it used, the database knows why. That
+    is a race to retry, not a leaked signer key to alert about."""
+    first = await next_session_number()
+    network = registry.networks[DEVNET]
+    assert isinstance(network, EvmNetwork)
+    asked = network.first_unused_session_number
+
+    async def raced(number: int) -> int:
+        if number == first and not await SessionNonce.exists(network=DEVNET, nonce_index=first):
+            await SessionNonce.create(network=DEVNET, session_id="cs_test_other", nonce_index=first)
+            await burn(chain, first)  # that other session's payment, mined meanwhile
+        return await asked(number)
+
+    monkeypatch.setattr(network, "first_unused_session_number", raced)
+    session = await api.session()
+    status, payment = await api.payment(session["id"], "ETH")
+    assert status == 200, payment
+    assert (await Payment.get(id=payment["id"])).session_nonce == first + 1
+    assert critical(caplog) == []
+
+
 async def test_a_sessions_own_number_is_never_moved(
     api: Api, chain: DevChain, watcher: ChainWatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
