@@ -359,45 +359,15 @@ async def list_line_items(session_id: str) -> Response:
     await authenticate()
     params = validate(LineItemListParams, query_params())
     session = await owned_by_caller(CheckoutSession, session_id, "checkout session")
-    return json_response(
-        await _line_items_page(session, params, f"/v1/checkout/sessions/{session.id}/line_items")
+    page = await paginate(
+        LineItem.filter(session_id=session.id),
+        params,
+        f"/v1/checkout/sessions/{session.id}/line_items",
+        line_item_object,
+        order_field="position",
+        newest_first=False,
     )
-
-
-async def _line_items_page(
-    session: CheckoutSession, params: LineItemListParams, url: str
-) -> dict[str, object]:
-    """Cursor pagination by position (line items have no times of their own); the cursor
-    must be an item of this session."""
-    if params.starting_after and params.ending_before:
-        raise invalid_request(
-            "parameters_exclusive",
-            "starting_after and ending_before cannot be used together.",
-            "ending_before",
-        )
-    query = LineItem.filter(session_id=session.id)
-    cursor_id = params.starting_after or params.ending_before
-    backwards = params.ending_before is not None
-    if cursor_id:
-        cursor = await query.filter(id=cursor_id).first()
-        if cursor is None:
-            param = "ending_before" if backwards else "starting_after"
-            raise invalid_request("resource_missing", f"No such line item: '{cursor_id}'", param)
-        if backwards:
-            query = query.filter(position__lt=cursor.position)
-        else:
-            query = query.filter(position__gt=cursor.position)
-    rows = await query.order_by("-position" if backwards else "position").limit(params.limit + 1)
-    has_more = len(rows) > params.limit
-    rows = rows[: params.limit]
-    if backwards:
-        rows.reverse()
-    return {
-        "object": "list",
-        "url": url,
-        "has_more": has_more,
-        "data": [line_item_object(row) for row in rows],
-    }
+    return json_response(page)
 
 
 @blueprint.post("/checkout/sessions/<session_id>/expire")

@@ -11,7 +11,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app.api.errors import invalid_request
-from app.api.schemas import CreatedRange, ListParams
+from app.api.schemas import CreatedRange, CursorParams, ListParams
 from app.objects import MAX_UNIX_TIME
 
 M = TypeVar("M", bound=Model)
@@ -41,11 +41,19 @@ def filter_created(query: QuerySet[M], created: CreatedRange | None) -> QuerySet
 
 async def paginate(
     query: QuerySet[M],
-    params: ListParams,
+    params: CursorParams,
     url: str,
     render: Callable[[M], dict[str, Any]],
+    *,
+    order_field: str = "created_at",
+    newest_first: bool = True,
 ) -> dict[str, Any]:
-    """One page of `query` (already scoped to the caller) as a Stripe list object."""
+    """One page of `query` (already scoped to the caller) as a Stripe list object.
+
+    Rows are ordered by `order_field` (ids break ties): newest first by default, as Stripe
+    lists objects; `newest_first=False` for rows in their own order (a session's line items
+    by position). `created` filters apply when the parameters have them.
+    """
     if params.starting_after and params.ending_before:
         raise invalid_request(
             "parameters_exclusive",
@@ -53,21 +61,25 @@ async def paginate(
             "ending_before",
         )
     scoped = query
-    query = filter_created(query, params.created)
+    if isinstance(params, ListParams):
+        query = filter_created(query, params.created)
     cursor_id = params.starting_after or params.ending_before
     backwards = params.ending_before is not None
+    # Rows after the cursor are those beyond it in the listing's direction ("lt" newest
+    # first); a page before it looks the other way.
+    beyond = "lt" if newest_first != backwards else "gt"
     if cursor_id:
         cursor = await scoped.filter(pk=cursor_id).first()
         if cursor is None:
             param = "ending_before" if backwards else "starting_after"
             raise invalid_request("resource_missing", f"No such object: '{cursor_id}'", param)
-        at = cursor.created_at  # type: ignore[attr-defined]
-        if backwards:
-            query = query.filter(Q(created_at__gt=at) | Q(created_at=at, id__gt=cursor_id))
-        else:
-            query = query.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=cursor_id))
-    order = ("created_at", "id") if backwards else ("-created_at", "-id")
-    rows = await query.order_by(*order).limit(params.limit + 1)
+        at = getattr(cursor, order_field)
+        query = query.filter(
+            Q(**{f"{order_field}__{beyond}": at})
+            | Q(**{order_field: at, f"id__{beyond}": cursor_id})
+        )
+    sign = "-" if beyond == "lt" else ""
+    rows = await query.order_by(f"{sign}{order_field}", f"{sign}id").limit(params.limit + 1)
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     if backwards:

@@ -289,12 +289,17 @@ def _exact_created(value: Any) -> Any:
 ObjectId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
 
 
-class ListParams(Params):
+class CursorParams(Params):
     """Cursor pagination shared by every list endpoint."""
 
     limit: FormInt = Field(default=10, ge=1, le=100)
     starting_after: ObjectId | None = None
     ending_before: ObjectId | None = None
+
+
+class ListParams(CursorParams):
+    """Lists of objects with times: cursor pagination and `created` filters."""
+
     created: Annotated[CreatedRange | None, BeforeValidator(_exact_created)] = None
 
 
@@ -302,12 +307,8 @@ class CheckoutSessionListParams(ListParams):
     status: SessionStatus | None = None
 
 
-class LineItemListParams(Params):
+class LineItemListParams(CursorParams):
     """`GET /v1/checkout/sessions/{id}/line_items`: pages in the items' order (no `created`)."""
-
-    limit: FormInt = Field(default=10, ge=1, le=100)
-    starting_after: ObjectId | None = None
-    ending_before: ObjectId | None = None
 
 
 # ---- response shapes (documentation and schema checks; objects.py builds the values) ----
