@@ -169,6 +169,18 @@ class Settings(BaseSettings):
     api_requests_burst: int = Field(
         default=200, ge=1, description="Requests a key may make at once before the rate applies."
     )
+    dashboard_idle_minutes: float = Field(
+        default=30.0, gt=0, description="A dashboard sign-in ends after this long unused."
+    )
+    dashboard_absolute_hours: float = Field(
+        default=12.0, gt=0, description="A dashboard sign-in ends this long after it began."
+    )
+    smtp_url: str = Field(
+        default="",
+        description="smtp://user:password@host:port (or smtps://) for refund claim e-mails; "
+        "empty: the merchant shares the claim link themselves.",
+    )
+    smtp_from: str = Field(default="", description="The From address of Kassa's e-mails.")
     expiry_interval_seconds: float = Field(default=5.0, gt=0)
     run_background_loops: bool = Field(
         default=True, description="Run watchers, expiry and delivery loops inside `kassa serve`."

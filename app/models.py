@@ -212,6 +212,7 @@ class Payment(Model):
     session: fields.ForeignKeyRelation[CheckoutSession] = fields.ForeignKeyField(
         "models.CheckoutSession", related_name="payments", on_delete=fields.RESTRICT
     )
+    session_id: str  # set by Tortoise from the foreign key
     merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
         "models.Merchant", related_name="payments", on_delete=fields.RESTRICT
     )
@@ -454,3 +455,112 @@ class RateLimit(Model):
 
     class Meta:
         table = "rate_limits"
+
+
+class User(Model):
+    """A person who signs in to a merchant's dashboard; see `app.dashboard.users`."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "models.Merchant", related_name="users", on_delete=fields.RESTRICT
+    )
+    merchant_id: str  # set by Tortoise from the foreign key
+    # Lower-cased; one account per address across the whole installation.
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=200)  # argon2id, with its parameters
+    role = fields.CharField(max_length=16)  # "owner", "developer" or "viewer"
+    # RFC 6238 secret, encrypted by `app.secretbox`; None until the user turns TOTP on.
+    totp_secret_sealed = fields.TextField(null=True)
+    # SHA-256 of each unused recovery code.
+    recovery_code_hashes: list[str] = fields.JSONField(default=list)
+    # Wrong passwords in a row; each one past the allowance doubles the wait before the next try.
+    failed_signins = fields.IntField(default=0, db_default=0)
+    locked_until = fields.DatetimeField(null=True)
+    # The last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step = fields.BigIntField(default=0, db_default=0)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "users"
+
+
+class DashboardSession(Model):
+    """A signed-in browser: server-side, so sign-out (everywhere) takes effect at once."""
+
+    # SHA-256 of the cookie's random token; the token itself is never stored.
+    id = fields.CharField(primary_key=True, max_length=64)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="dashboard_sessions", on_delete=fields.CASCADE
+    )
+    user_id: str  # set by Tortoise from the foreign key
+    # False while the password was right but the TOTP code is still owed.
+    second_factor_done = fields.BooleanField(default=True)
+    livemode = fields.BooleanField(default=False)  # the test/live toggle
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "dashboard_sessions"
+
+
+class AuditLog(Model):
+    """Who did what to a merchant's account, from the dashboard, the API or the CLI."""
+
+    id = fields.BigIntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "models.Merchant", related_name="audit_log", on_delete=fields.RESTRICT
+    )
+    merchant_id: str  # set by Tortoise from the foreign key
+    # "user:usr_…", "key:key_…" or "cli".
+    actor = fields.CharField(max_length=80)
+    action = fields.CharField(max_length=64)  # e.g. "api_key.created"
+    object_id = fields.CharField(max_length=64, null=True)
+    details: dict[str, Any] = fields.JSONField(default=dict)
+    ip = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "audit_log"
+        indexes = (("merchant_id", "created_at"),)
+
+
+class Refund(Model):
+    """Money the merchant sends back for a confirmed payment, from their own wallet; see
+    `app.refunds` and `app.states`."""
+
+    id = fields.CharField(primary_key=True, max_length=40)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "models.Merchant", related_name="refunds", on_delete=fields.RESTRICT
+    )
+    merchant_id: str  # set by Tortoise from the foreign key
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="refunds", on_delete=fields.RESTRICT
+    )
+    payment_id: str  # set by Tortoise from the foreign key
+    livemode = fields.BooleanField()
+    status = fields.CharField(max_length=24, db_index=True)
+    # The payment's network and token; the amount in the token's base units.
+    network = fields.CharField(max_length=40)
+    crypto_currency = fields.CharField(max_length=16)
+    token_address = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
+    decimals = fields.SmallIntField()
+    amount_base_units = UInt256Field()
+    reason = fields.CharField(max_length=500, null=True)
+    metadata: dict[str, str] = fields.JSONField(default=dict)
+    # The shopper's capability to give the refund address (the claim link's secret).
+    claim_token = fields.CharField(max_length=64, unique=True)
+    # Where the refund goes (given on the claim page), normalised by the network plugin.
+    address = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
+    # Who must send it: the merchant's payout address on the network when it was created.
+    from_address = fields.CharField(max_length=OPAQUE_ID_LENGTH)
+    # The chain height when the address was given: the watcher looks for the transfer after it.
+    watch_from_block = fields.BigIntField(null=True)
+    tx_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
+    block_number = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(db_index=True)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "refunds"
+        indexes = (("merchant_id", "livemode", "created_at"), ("network", "status"))

@@ -17,7 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from app.models import CheckoutSession, Event, Payment, new_id
+from app.models import CheckoutSession, Event, Payment, Refund, new_id
 from app.notify import SESSION, notify
 
 
@@ -41,6 +41,15 @@ class PaymentStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class RefundStatus(StrEnum):
+    """Where a refund stands (the merchant sends it from their own wallet)."""
+
+    PENDING_ADDRESS = "pending_address"  # waiting for the shopper to give an address
+    PENDING = "pending"  # the address is known; waiting for the merchant's transfer
+    SUCCEEDED = "succeeded"  # the transfer from the payout address is on chain; terminal
+    CANCELED = "canceled"  # the merchant withdrew it before it was paid; terminal
+
+
 class EventType(StrEnum):
     """What an `Event` reports; the names merchants subscribe webhook endpoints to."""
 
@@ -58,6 +67,12 @@ class EventType(StrEnum):
     PAYMENT_UNDERPAID = "payment.underpaid"  # final money there is short of the amount
     PAYMENT_OVERPAID = "payment.overpaid"  # final money there exceeds the amount
     PAYMENT_UNEXPECTED_TOKEN = "payment.unexpected_token"  # another token arrived there
+    REFUND_CREATED = "refund.created"  # the merchant refunds a payment; claim link made
+    REFUND_ADDRESS_PROVIDED = "refund.address_provided"  # the shopper gave the address
+    REFUND_SUCCEEDED = "refund.succeeded"  # the merchant's transfer was seen on chain
+    REFUND_CANCELED = "refund.canceled"  # the merchant withdrew it before paying
+    # A payout address was set, changed or removed (dashboard, with the password again).
+    MERCHANT_PAYOUT_ADDRESS_UPDATED = "merchant.payout_address.updated"
 
 
 class WebhookEndpointStatus(StrEnum):
@@ -86,9 +101,14 @@ PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     # (late only if its session closed) a transaction sent before a switch replaced it.
     PaymentStatus.EXPIRED: frozenset({PaymentStatus.CONFIRMED}),
 }
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefundStatus.PENDING_ADDRESS: frozenset({RefundStatus.PENDING, RefundStatus.CANCELED}),
+    RefundStatus.PENDING: frozenset({RefundStatus.SUCCEEDED, RefundStatus.CANCELED}),
+}
 _TABLES: dict[type[Model], dict[str, frozenset[str]]] = {
     CheckoutSession: SESSION_TRANSITIONS,
     Payment: PAYMENT_TRANSITIONS,
+    Refund: REFUND_TRANSITIONS,
 }
 
 
@@ -133,7 +153,7 @@ def can_transition(model: type[Model], current: str, target: str) -> bool:
 
 
 async def transition(
-    obj: CheckoutSession | Payment,
+    obj: CheckoutSession | Payment | Refund,
     target: str,
     event_type: EventType,
     *,
@@ -176,7 +196,7 @@ async def transition(
 
 
 async def record_event(
-    obj: CheckoutSession | Payment,
+    obj: CheckoutSession | Payment | Refund,
     event_type: EventType,
     *,
     request_id: str | None = None,
@@ -190,16 +210,21 @@ async def record_event(
     return await _append_event(obj, event_type, utcnow(), request_id, idempotency_key, connection)
 
 
-async def _event_data(obj: CheckoutSession | Payment, conn: BaseDBAsyncClient) -> dict[str, Any]:
+async def _event_data(
+    obj: CheckoutSession | Payment | Refund, conn: BaseDBAsyncClient
+) -> dict[str, Any]:
     """The documented event `data` (docs/webhooks.md), plus Stripe's `data.object`.
 
     `payment.*`: the payment and a summary of its session, read on the event's own connection
     so it is the session as this transaction sees it. `checkout.session.*`: the session.
+    `refund.*`: the refund.
     """
     snapshot = _snapshotters[type(obj)](obj)
     if isinstance(obj, CheckoutSession):
         return {"object": snapshot, "checkout_session": snapshot}
-    session_id = obj.session_id  # type: ignore[attr-defined]
+    if isinstance(obj, Refund):
+        return {"object": snapshot, "refund": snapshot}
+    session_id = obj.session_id
     session = await CheckoutSession.filter(pk=session_id).using_db(conn).get()
     summary = {
         "id": session.id,
@@ -211,29 +236,63 @@ async def _event_data(obj: CheckoutSession | Payment, conn: BaseDBAsyncClient) -
 
 
 async def _append_event(
-    obj: CheckoutSession | Payment,
+    obj: CheckoutSession | Payment | Refund,
     event_type: EventType,
     when: dt.datetime,
     request_id: str | None,
     idempotency_key: str | None,
     conn: BaseDBAsyncClient,
 ) -> Event:
-    event = await Event.create(
-        id=new_id("evt"),
+    event = await append_event(
         merchant_id=obj.merchant_id,
         livemode=obj.livemode,
-        type=event_type,
+        event_type=event_type,
         object_id=obj.pk,
         data=await _event_data(obj, conn),
+        when=when,
         request_id=request_id,
         idempotency_key=idempotency_key,
-        created_at=when,
-        using_db=conn,
+        connection=conn,
+    )
+    # Every session or payment event changes what its session's page shows: wake the status
+    # streams watching it (in any process), once this transaction commits.
+    if isinstance(obj, CheckoutSession):
+        await notify(SESSION, obj.pk, conn)
+    elif isinstance(obj, Payment):
+        await notify(SESSION, obj.session_id, conn)
+    return event
+
+
+async def append_event(
+    *,
+    merchant_id: str,
+    livemode: bool,
+    event_type: EventType,
+    object_id: str,
+    data: dict[str, Any],
+    connection: BaseDBAsyncClient,
+    when: dt.datetime | None = None,
+    request_id: str | None = None,
+    idempotency_key: str | None = None,
+) -> Event:
+    """Append an event and its webhook outbox rows inside the caller's transaction.
+
+    The one place events are written; `transition()` and `record_event()` call it for
+    sessions, payments and refunds, and account changes without a status (a payout address)
+    call it with their own `data`.
+    """
+    event = await Event.create(
+        id=new_id("evt"),
+        merchant_id=merchant_id,
+        livemode=livemode,
+        type=event_type,
+        object_id=object_id,
+        data=data,
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        created_at=when or utcnow(),
+        using_db=connection,
     )
     for listener in _event_listeners:
-        await listener(event, conn)
-    # Every event changes what its session's page shows: wake the status streams watching it
-    # (in any process), once this transaction commits.
-    session_id = obj.pk if isinstance(obj, CheckoutSession) else obj.session_id  # type: ignore[attr-defined]
-    await notify(SESSION, session_id, conn)
+        await listener(event, connection)
     return event

@@ -62,9 +62,13 @@ LAYERS: dict[str, int] = {
     "app.webhooks.*": DOMAIN,  # outbox, signing, delivery: driven by events
     # `kassa doctor`'s checks: reads what the watcher and the delivery workers leave behind.
     "app.doctor": DOMAIN,
+    "app.audit": DOMAIN,  # who did what: written beside the change it records
+    "app.refunds": DOMAIN,  # non-custodial refunds: claim links, statuses, chain recognition
+    "app.exports": DOMAIN,  # CSV exports of payments and sessions, streamed
     # 2 delivery: how the outside reaches the domain (HTTP, pages, background loops).
     "app.api.*": DELIVERY,
     "app.checkout.*": DELIVERY,
+    "app.dashboard.*": DELIVERY,  # the merchant dashboard: sign-in, pages, forms
     "app.workers": DELIVERY,  # which loops run; uses api.idempotency's pruning
     # 3 entry points: build and run the whole thing.
     "app": ENTRY_POINTS,  # the package __init__: create_app wires every blueprint and loop

@@ -1,0 +1,1 @@
+"""Merchant dashboard (architecture §12): sign-in, lists, timelines, refunds, exports."""
