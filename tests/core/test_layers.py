@@ -65,6 +65,8 @@ LAYERS: dict[str, int] = {
     "app.audit": DOMAIN,  # who did what: written beside the change it records
     "app.refunds": DOMAIN,  # non-custodial refunds: claim links, statuses, chain recognition
     "app.exports": DOMAIN,  # CSV exports of payments and sessions, streamed
+    # The filters and search the dashboard lists, the exports and the API share.
+    "app.search": DOMAIN,
     # 2 delivery: how the outside reaches the domain (HTTP, pages, background loops).
     "app.api.*": DELIVERY,
     "app.checkout.*": DELIVERY,
