@@ -19,6 +19,7 @@ from app.api.errors import ApiError, error_response, internal_error
 from app.checkout import checkout, compress_response, static_url
 from app.checkout.assets import add_plugin_static
 from app.config import Settings, load_settings
+from app.dashboard import BLUEPRINTS as DASHBOARD_BLUEPRINTS
 from app.db import close_database, open_database
 from app.logs import keep_out_of_logs
 from app.models import random_base62
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
         return Response('{"status": "ok"}', content_type="application/json")
 
     app.register_blueprint(checkout)
+    for blueprint in DASHBOARD_BLUEPRINTS:
+        app.register_blueprint(blueprint)
     register_plugin_blueprints(app, settings, extra_plugins)
     app.jinja_env.globals["static_url"] = static_url
     app.after_request(compress_response)

@@ -217,6 +217,58 @@ async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
     await _with_database(settings, work)
 
 
+def _password_from_stdin() -> str:
+    """The first line of standard input (`--password-stdin`), never an argument: command
+    lines end up in shell histories and process listings."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("--password-stdin: standard input held no password")
+    return password
+
+
+async def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.audit import CLI_ACTOR
+    from app.dashboard.users import Role, UserError, create_user
+
+    password = _password_from_stdin()
+
+    async def work() -> None:
+        try:
+            user = await create_user(
+                args.merchant, args.email, password, Role(args.role), CLI_ACTOR
+            )
+        except UserError as error:
+            raise CliError(str(error)) from None
+        emit(
+            args.json,
+            {"id": user.id, "email": user.email, "role": user.role, "merchant": user.merchant_id},
+            f"created {user.role} {user.id} ({user.email}) for {user.merchant_id}; "
+            f"sign in at {settings.base_url}/dashboard/",
+        )
+
+    await _with_database(settings, work)
+
+
+async def cmd_users_reset_password(args: argparse.Namespace, settings: Settings) -> None:
+    from app.audit import CLI_ACTOR
+    from app.dashboard.users import UserError, reset_password
+
+    password = _password_from_stdin()
+
+    async def work() -> None:
+        try:
+            user = await reset_password(args.email, password, CLI_ACTOR)
+        except UserError as error:
+            raise CliError(str(error)) from None
+        emit(
+            args.json,
+            {"id": user.id, "email": user.email},
+            f"new password set for {user.email}; every session of it was signed out",
+        )
+
+    await _with_database(settings, work)
+
+
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     from app.server import ServeError, serve, serve_processes
     from app.webhooks.signing import secret_box
@@ -376,6 +428,35 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     create_key.add_argument("--mode", choices=("test", "live"), required=True)
     revoke = command(keys, "revoke", cmd_keys_revoke, "revoke an API key")
     revoke.add_argument("key_id")
+
+    users = commands.add_parser("users", help="manage dashboard users").add_subparsers(
+        dest="action", required=True
+    )
+    create_user = command(
+        users, "create", cmd_users_create, "create a dashboard user (password on stdin)"
+    )
+    create_user.add_argument("--merchant", required=True, metavar="MERCHANT_ID")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from the first line of standard input",
+    )
+    create_user.add_argument(
+        "--role",
+        choices=("owner", "developer", "viewer"),
+        default="owner",
+        help="owner: everything; developer: also keys and webhooks; viewer: reads (default owner)",
+    )
+    reset = command(
+        users,
+        "reset-password",
+        cmd_users_reset_password,
+        "set a user's password (stdin), lift a lockout and sign them out everywhere",
+    )
+    reset.add_argument("--email", required=True)
+    reset.add_argument("--password-stdin", action="store_true", required=True)
     if settings is not None:
         _add_plugin_commands(commands, settings)
     return parser

@@ -86,6 +86,30 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+DEMO_USER_EMAIL = "demo@kassa.test"
+
+
+async def demo_user(state_dir: Path, merchant_id: str) -> tuple[str, str]:
+    """(e-mail, password) of the demo merchant's dashboard owner, created once. The password
+    is random and kept in the dev state folder: this is a local devnet, not production."""
+    import secrets
+
+    from app.audit import CLI_ACTOR
+    from app.dashboard.users import Role, create_user
+    from app.models import User
+
+    record = state_dir / "dashboard_user.json"
+    saved = _read_json(record)
+    if saved is not None and await User.filter(email=saved["email"]).exists():
+        return saved["email"], saved["password"]
+    password = secrets.token_urlsafe(12)
+    await User.filter(email=DEMO_USER_EMAIL).delete()
+    await create_user(merchant_id, DEMO_USER_EMAIL, password, Role.OWNER, CLI_ACTOR)
+    record.write_text(json.dumps({"email": DEMO_USER_EMAIL, "password": password}))
+    record.chmod(0o600)
+    return DEMO_USER_EMAIL, password
+
+
 async def demo_merchant(state_dir: Path, network_key: str, payout: str) -> tuple[str, str]:
     """(merchant id, a new test secret key): the demo merchant is created once, keys per run."""
     from app.keys import create_key
@@ -108,10 +132,15 @@ async def demo_merchant(state_dir: Path, network_key: str, payout: str) -> tuple
     return merchant.id, created.secret
 
 
-def ready_report(settings: Settings, secret: str, devnet: DevNetwork) -> dict[str, Any]:
+def ready_report(
+    settings: Settings, secret: str, devnet: DevNetwork, dashboard_user: tuple[str, str]
+) -> dict[str, Any]:
     return {
         "api_base": f"{settings.base_url}/v1",
         "secret_key": secret,
+        "dashboard_url": f"{settings.base_url}/dashboard/",
+        "dashboard_email": dashboard_user[0],
+        "dashboard_password": dashboard_user[1],
         "network": devnet.key,
         **devnet.report,
     }
@@ -134,6 +163,8 @@ def ready_text(report: dict[str, Any], devnet: DevNetwork) -> str:
             "Kassa dev is running.",
             f"  API:          {api}   (OpenAPI: {api}/openapi.json)",
             f"  Test key:     {report['secret_key']}",
+            f"  Dashboard:    {report['dashboard_url']}   "
+            f"({report['dashboard_email']} / {report['dashboard_password']})",
             *(f"  {line}" for line in devnet.lines),
             "",
             "Create a checkout session, then open its checkout_url in a browser:",
@@ -209,11 +240,14 @@ async def run_dev(host: str | None, port: int | None, as_json: bool) -> None:
         await migrate(settings.database_url)
         await open_database(settings.database_url)
         try:
-            _, secret = await demo_merchant(state_dir, devnet.key, devnet.payout_address)
+            merchant_id, secret = await demo_merchant(
+                state_dir, devnet.key, devnet.payout_address
+            )
+            dashboard_user = await demo_user(state_dir, merchant_id)
         finally:
             await close_database()
         app = create_app(settings)
-        report = ready_report(settings, secret, devnet)
+        report = ready_report(settings, secret, devnet, dashboard_user)
         server = asyncio.create_task(
             hypercorn_serve(app, hypercorn_config(settings), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
         )

@@ -35,9 +35,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_CHARS:
         return False
     try:
-        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and bool(
-            password_hash
-        )
+        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -50,7 +50,9 @@ def matching_step(secret: str, code: str, after_step: int, now: float | None = N
 
 def provisioning_uri(secret: str, account: str, issuer: str = "Kassa") -> str:
     """The `otpauth://` URI authenticator apps scan."""
-    query = urlencode({"secret": secret, "issuer": issuer, "digits": DIGITS, "period": STEP_SECONDS})
+    query = urlencode(
+        {"secret": secret, "issuer": issuer, "digits": DIGITS, "period": STEP_SECONDS}
+    )
     return f"otpauth://totp/{quote(issuer)}:{quote(account)}?{query}"
 
 
