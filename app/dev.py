@@ -240,9 +240,7 @@ async def run_dev(host: str | None, port: int | None, as_json: bool) -> None:
         await migrate(settings.database_url)
         await open_database(settings.database_url)
         try:
-            merchant_id, secret = await demo_merchant(
-                state_dir, devnet.key, devnet.payout_address
-            )
+            merchant_id, secret = await demo_merchant(state_dir, devnet.key, devnet.payout_address)
             dashboard_user = await demo_user(state_dir, merchant_id)
         finally:
             await close_database()
