@@ -18,6 +18,7 @@ from app.api import api
 from app.api.errors import ApiError, error_response, internal_error
 from app.checkout import checkout, compress_response, static_url
 from app.checkout.assets import add_plugin_static
+from app.checkout.refund_claim import refund_claim
 from app.config import Settings, load_settings
 from app.dashboard import BLUEPRINTS as DASHBOARD_BLUEPRINTS
 from app.db import close_database, open_database
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, extra_plugins: Sequence[object]
         return Response('{"status": "ok"}', content_type="application/json")
 
     app.register_blueprint(checkout)
+    app.register_blueprint(refund_claim)
     for blueprint in DASHBOARD_BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_plugin_blueprints(app, settings, extra_plugins)

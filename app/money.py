@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 from babel.numbers import get_currency_precision, list_currencies
 
@@ -113,3 +113,26 @@ def base_units_to_decimal(units: int, decimals: int) -> str:
     whole, frac = (text[:-decimals], text[-decimals:]) if decimals else (text, "")
     frac = frac.rstrip("0")
     return f"{whole}.{frac}" if frac else whole
+
+
+def decimal_to_base_units(text: str, decimals: int) -> int:
+    """Token base units of an exact decimal string: 1_500_000 for "1.5" at 6 decimals.
+
+    MoneyError when it is not a plain non-negative decimal or has more places than the token.
+    """
+    try:
+        value = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        raise MoneyError("amount_invalid", f"{text!r} is not a decimal amount.") from None
+    if not value.is_finite() or value.is_signed():
+        raise MoneyError("amount_invalid", f"{text!r} is not a decimal amount.")
+    if value.adjusted() > 80:  # beyond any uint256 amount; bounded before scaleb
+        raise MoneyError("amount_too_large", f"{text!r} is too large.")
+    if _decimal_places(value) > decimals:
+        raise MoneyError(
+            "amount_precision_invalid",
+            f"This token has {decimals} decimal places; {text!r} has more.",
+        )
+    with localcontext() as exact:
+        exact.prec = 200  # the default 28 digits would round an 18-decimal amount
+        return int(value.scaleb(decimals))

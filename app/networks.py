@@ -322,6 +322,67 @@ class SessionNumberNetwork(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ChainTransfer:
+    """A transfer of one token (None: the native coin) from one address to another, seen in
+    one block: what refunds are recognised by (`RefundNetwork`). Strings are opaque."""
+
+    tx_id: str
+    position: int  # orders transfers inside a block (EVM: log index or transaction index)
+    block_number: int
+    block_hash: str
+    sender: str
+    recipient: str
+    token: str | None
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """What a wallet needs to send one plain transfer (a refund from the merchant's wallet).
+
+    `wallet_request` is JSON for the network's `transfer_template` (a Jinja template of the
+    plugin's blueprint that renders the button and loads its wallet script); `uri` is what
+    a phone wallet opens (EVM: EIP-681), or "".
+    """
+
+    wallet_request: dict[str, Any]
+    uri: str = ""
+
+
+@runtime_checkable
+class RefundNetwork(Protocol):
+    """A `Network` that can recognise refunds (optional; see docs/plugin_hooks.md).
+
+    Refunds are non-custodial: the merchant sends them from their own payout address to the
+    address the shopper gave. The core asks for transfers between those two addresses after
+    the block the address was given at, and marks the refund succeeded once one of at least
+    the amount is `min_confirmations` deep; it never signs or sends anything itself.
+    """
+
+    # Jinja template (from the plugin's blueprint) rendering a `TransferRequest` as a "send
+    # with your browser wallet" button, with `transfer` (the request) and `transfer_label`
+    # in its context; "" when the network has none (the merchant sends it any way they like).
+    transfer_template: str
+
+    async def find_transfers(
+        self,
+        token: str | None,
+        sender: str,
+        recipient: str,
+        from_block: int,
+        to_block: int,
+    ) -> list[ChainTransfer]:
+        """Transfers of `token` (None: the native coin) from `sender` to `recipient` in blocks
+        [from_block, to_block] (inclusive; the core bounds the range by `max_scan_range`),
+        in chain order. Raises `RpcError` when the chain does not answer."""
+        ...
+
+    def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
+        """What a wallet sends to transfer `amount` base units of `token` to `recipient`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class NetworkNotice:
     """Something the chain shows that an operator must hear about, outside of payments (EVM:
     the payment contract's owner added a signer, changed the fee recipient, paused it …).

@@ -9,11 +9,14 @@ from app.models import (
     CheckoutSession,
     Event,
     Payment,
+    Refund,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from app.money import FiatAmount, base_units_to_decimal
+from app.networks import current_registry
+from app.refunds import claim_url
 from app.states import WebhookDeliveryStatus, register_snapshotter
 
 # 9999-12-31T23:59:59Z: the last second `datetime` (and ISO 8601's four-digit year) can show.
@@ -188,3 +191,34 @@ def payment_object(payment: Payment) -> dict[str, Any]:
 
 
 register_snapshotter(Payment, payment_object)
+
+
+def refund_object(refund: Refund) -> dict[str, Any]:
+    """A refund: the merchant sends `amount` from `from_address` to the shopper's `address`."""
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "livemode": refund.livemode,
+        "status": refund.status,
+        "payment": refund.payment_id,
+        "amount_crypto": base_units_to_decimal(refund.amount_base_units, refund.decimals),
+        "amount_base_units": str(refund.amount_base_units),
+        "crypto_currency": refund.crypto_currency,
+        "decimals": refund.decimals,
+        "network": refund.network,
+        "token_address": refund.token_address,
+        "reason": refund.reason,
+        "metadata": dict(refund.metadata),
+        # The shopper's link to give the refund address (send it to them, or Kassa e-mails
+        # it when it has SMTP settings and the session a customer_email).
+        "claim_url": claim_url(refund, current_registry().settings),
+        "address": refund.address,
+        "from_address": refund.from_address,
+        "tx_hash": refund.tx_hash,
+        "block_number": refund.block_number,
+        "created_at": iso_time(refund.created_at),
+        "updated_at": iso_time(refund.updated_at),
+    }
+
+
+register_snapshotter(Refund, refund_object)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import deposits, observations
+from app import deposits, observations, refunds
 from app.models import ChainCursor, ChainObservation, CheckoutSession, Event, Payment
 from app.networks import (
     Block,
@@ -97,6 +97,7 @@ class PollResult:
     confirmed: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     reorged: list[str] = field(default_factory=list)
+    refunded: list[str] = field(default_factory=list)  # refunds whose transfer is final
     halted: bool = False
     retry: bool = False
 
@@ -194,6 +195,11 @@ class ChainWatcher:
         await self._confirm(cursor, head, result)
         await self._credit_deposits(cursor, result)
         await self._expire(cursor, head, result)
+        # Refunds the merchant paid from their own wallet (networks that can tell).
+        scan = await refunds.recognise_refunds(
+            self.network, cursor.block_number, self.finality, self.window
+        )
+        result.refunded += scan.succeeded
 
     # ---------------------------------------------------------------- reorgs
 

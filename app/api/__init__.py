@@ -7,6 +7,7 @@ from quart import Blueprint, Response
 from app.api import checkout_sessions, events, webhook_endpoints
 from app.api import networks as networks_api
 from app.api import payments as payments_api
+from app.api import refunds as refunds_api
 from app.api.errors import json_response
 from app.api.openapi import openapi_document
 
@@ -16,6 +17,7 @@ api.register_blueprint(payments_api.blueprint)
 api.register_blueprint(networks_api.blueprint)
 api.register_blueprint(webhook_endpoints.blueprint)
 api.register_blueprint(events.blueprint)
+api.register_blueprint(refunds_api.blueprint)
 
 
 @api.get("/openapi.json")

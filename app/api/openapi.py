@@ -27,6 +27,10 @@ from app.api.schemas import (
     PaymentList,
     PaymentListParams,
     PaymentObject,
+    RefundCreate,
+    RefundList,
+    RefundListParams,
+    RefundObject,
     WebhookDeliveryList,
     WebhookEndpointCreate,
     WebhookEndpointList,
@@ -59,6 +63,7 @@ _COMPONENT_MODELS += [
     EventList,
     EventResend,
 ]
+_COMPONENT_MODELS += [RefundCreate, RefundObject, RefundList]
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -194,6 +199,16 @@ def _webhook_paths() -> dict[str, Any]:
                 },
             },
         },
+        "/v1/webhook_endpoints/{endpoint_id}/test": {
+            "post": {
+                "operationId": "TestWebhookEndpoint",
+                "parameters": [endpoint_id, _IDEMPOTENCY_HEADER],
+                "responses": {
+                    "200": _json(EventObject, "The webhook_endpoint.test event owed to it"),
+                    **_ERRORS,
+                },
+            },
+        },
         "/v1/webhook_endpoints/{endpoint_id}/deliveries": {
             "get": {
                 "operationId": "ListWebhookDeliveries",
@@ -227,6 +242,43 @@ def _webhook_paths() -> dict[str, Any]:
                     "200": _json(WebhookDeliveryList, "The deliveries scheduled now"),
                     **_ERRORS,
                 },
+            },
+        },
+    }
+
+
+def _refund_paths() -> dict[str, Any]:
+    """Refunds (docs/api.md, Refunds)."""
+    refund_id = _path_id("refund_id")
+    return {
+        "/v1/refunds": {
+            "post": {
+                "operationId": "CreateRefund",
+                "parameters": [_IDEMPOTENCY_HEADER],
+                "requestBody": _body(RefundCreate),
+                "responses": {
+                    "200": _json(RefundObject, "The refund, waiting for the shopper's address"),
+                    **_ERRORS,
+                },
+            },
+            "get": {
+                "operationId": "ListRefunds",
+                "parameters": _query_parameters(RefundListParams),
+                "responses": {"200": _json(RefundList, "A page of refunds"), **_ERRORS},
+            },
+        },
+        "/v1/refunds/{refund_id}": {
+            "get": {
+                "operationId": "RetrieveRefund",
+                "parameters": [refund_id],
+                "responses": {"200": _json(RefundObject, "The refund"), **_ERRORS},
+            },
+        },
+        "/v1/refunds/{refund_id}/cancel": {
+            "post": {
+                "operationId": "CancelRefund",
+                "parameters": [refund_id, _IDEMPOTENCY_HEADER],
+                "responses": {"200": _json(RefundObject, "The canceled refund"), **_ERRORS},
             },
         },
     }
@@ -356,5 +408,6 @@ def openapi_document() -> dict[str, Any]:
                 },
             },
             **_webhook_paths(),
+            **_refund_paths(),
         },
     }

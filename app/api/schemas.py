@@ -22,6 +22,7 @@ from app.money import MAX_AMOUNT_FIAT_CENTS
 from app.objects import MAX_UNIX_TIME
 from app.states import (
     PaymentStatus,
+    RefundStatus,
     SessionStatus,
     WebhookDeliveryStatus,
     WebhookEndpointStatus,
@@ -694,3 +695,74 @@ class LineItemList(BaseModel):
     url: str
     has_more: bool
     data: list[LineItemObject]
+
+
+# ---- refunds ----
+
+
+def _base_units(value: Any) -> Any:
+    """Base units as digits; a JSON integer is accepted too (booleans are not integers)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+BaseUnits = Annotated[
+    str, Field(strict=True, pattern=r"^[0-9]{1,78}$"), BeforeValidator(_base_units)
+]
+
+
+class RefundCreate(Params):
+    """Body of `POST /v1/refunds`."""
+
+    payment: ObjectId = Field(description="The confirmed payment to refund (its id).")
+    amount_crypto: Annotated[str, Field(strict=True, max_length=100)] | None = Field(
+        default=None,
+        description='Exact decimal string in the payment\'s token, e.g. "0.0125". '
+        "Or amount_base_units; default: all that is left to refund.",
+    )
+    amount_base_units: BaseUnits | None = Field(
+        default=None,
+        description="Integer base units (a string, or a JSON integer). Or amount_crypto.",
+    )
+    reason: Annotated[str, Field(strict=True, max_length=500)] | None = Field(
+        default=None, description="Why; shown to the shopper on the claim page."
+    )
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class RefundListParams(ListParams):
+    """Query of `GET /v1/refunds`."""
+
+    payment: ObjectId | None = Field(default=None, description="Only this payment's refunds.")
+    status: RefundStatus | None = None
+
+
+class RefundObject(BaseModel):
+    id: str
+    object: Literal["refund"]
+    livemode: bool
+    status: RefundStatus
+    payment: str
+    amount_crypto: str = Field(description="Exact decimal string of the refund amount.")
+    amount_base_units: str = Field(description="Integer base units, as a string (> 2^53).")
+    crypto_currency: str
+    decimals: int
+    network: str
+    token_address: str | None
+    reason: str | None
+    metadata: dict[str, str]
+    claim_url: str = Field(description="The shopper's link to give the refund address.")
+    address: str | None = Field(description="Where the refund goes, once the shopper gave it.")
+    from_address: str = Field(description="The merchant's payout address that must send it.")
+    tx_hash: str | None = Field(description="The merchant's transfer, once final on chain.")
+    block_number: int | None
+    created_at: IsoTime
+    updated_at: IsoTime
+
+
+class RefundList(BaseModel):
+    object: Literal["list"]
+    url: str
+    has_more: bool
+    data: list[RefundObject]

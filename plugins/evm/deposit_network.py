@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eth_account import Account
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError, TransactionNotFound
@@ -44,11 +44,17 @@ from plugins.evm.deposits import (
     encode_sweep_many_call,
     forwarder_implementation,
 )
-from plugins.evm.network import ChainSpec, EvmNetwork, EvmNetworkSettings, _checksum
+from plugins.evm.network import (
+    TRANSFER_TOPIC,
+    ChainSpec,
+    EvmNetwork,
+    EvmNetworkSettings,
+    _checksum,
+    address_topic,
+)
 
 log = logging.getLogger("kassa.evm.deposits")
 
-TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 # Addresses per topic filter and per balance batch: providers cap request sizes.
 ADDRESS_BATCH = 200
 BALANCE_BATCH = 100
@@ -58,9 +64,7 @@ RECEIPT_WAIT_SECONDS = 120.0
 LOW_BALANCE_SWEEPS = 20
 
 
-def _topic(address: str) -> str:
-    """The address as a 32-byte log topic (the core hands back the spelling we gave it)."""
-    return "0x" + "00" * 12 + address[2:].lower()
+_topic = address_topic  # the core hands back the spelling we gave it
 
 
 def plain_transfer_uri(chain_id: int, deposit: str, token: str | None, total: int) -> str:

@@ -8,6 +8,7 @@ sees opaque strings.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 import secrets
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eth_account import Account
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 from pydantic import ConfigDict, Field, SecretStr, ValidationError
 from web3 import AsyncWeb3
@@ -27,6 +28,7 @@ from app.config import NetworkSettings
 from app.logs import keep_out_of_logs
 from app.networks import (
     Block,
+    ChainTransfer,
     FinalityPolicy,
     HealthCheck,
     NetworkNotice,
@@ -36,6 +38,7 @@ from app.networks import (
     PreparedPayment,
     ScanRangeTooLarge,
     Token,
+    TransferRequest,
 )
 from plugins.evm import health
 from plugins.evm.contract import (
@@ -57,6 +60,17 @@ from plugins.evm.rpc import RpcPool
 
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 T = TypeVar("T")
+
+# ERC-20 `Transfer(from indexed, to indexed, value)`: deposits and refunds are found by it.
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+_ERC20_TRANSFER_SELECTOR = "0xa9059cbb"
+# Blocks fetched at once while looking for native-coin refunds (whole blocks, so few at once).
+_BLOCK_CONCURRENCY = 8
+
+
+def address_topic(address: str) -> str:
+    """An address as a 32-byte log topic."""
+    return "0x" + "00" * 12 + address[2:].lower()
 
 
 # Decimal places of a payment amount in an EVM network's native coin (18 decimals on chain).
@@ -235,6 +249,8 @@ class EvmNetwork:
 
     pay_template = "evm/pay.html"
     checkout_scripts: tuple[str, ...] = ("plugins/evm/wallet.js",)
+    # `app.networks.RefundNetwork`: the merchant's browser wallet sends a refund.
+    transfer_template = "evm/transfer.html"
 
     def __init__(self, spec: ChainSpec, settings: EvmNetworkSettings) -> None:
         signer = settings.signer_secret()
@@ -506,6 +522,87 @@ class EvmNetwork:
             ),
         )
 
+    # ------------------------------------------------------------------ refunds
+
+    async def find_transfers(
+        self, token: str | None, sender: str, recipient: str, from_block: int, to_block: int
+    ) -> list[ChainTransfer]:
+        """ERC-20 `Transfer` logs of `token` filtered by both addresses; for the native coin,
+        the blocks' transactions from `sender` to `recipient` that succeeded (a plain value
+        transfer leaves no log; one sent by a contract wallet's internal call is not seen)."""
+        if from_block > to_block:
+            return []
+        if token is not None:
+            logs = await self.raw_logs(
+                {
+                    "address": token,
+                    "topics": [TRANSFER_TOPIC, address_topic(sender), address_topic(recipient)],
+                },
+                from_block,
+                to_block,
+            )
+            found = [t for t in map(_token_transfer, logs) if t is not None]
+            # The filter is only asked of the node: check what it answered.
+            return [
+                t for t in found if (t.token, t.sender, t.recipient) == (token, sender, recipient)
+            ]
+        return await self._native_transfers(sender, recipient, from_block, to_block)
+
+    async def _native_transfers(
+        self, sender: str, recipient: str, from_block: int, to_block: int
+    ) -> list[ChainTransfer]:
+        limit = asyncio.Semaphore(_BLOCK_CONCURRENCY)
+
+        async def fetch(number: int) -> Any:
+            async with limit:
+                return await self.rpc.call(
+                    f"block {number} with transactions",
+                    lambda w3: w3.eth.get_block(number, full_transactions=True),
+                )
+
+        blocks = await asyncio.gather(*(fetch(n) for n in range(from_block, to_block + 1)))
+        found: list[ChainTransfer] = []
+        for block in blocks:
+            for tx in block["transactions"]:
+                to = tx.get("to")
+                if tx["from"] != sender or to is None or to_checksum_address(to) != recipient:
+                    continue
+                if int(tx["value"]) == 0:
+                    continue
+                tx_hash = HexBytes(tx["hash"]).to_0x_hex()
+                receipt = await self.rpc.call(
+                    f"receipt {tx_hash}",
+                    lambda w3, tx_hash=tx_hash: w3.eth.get_transaction_receipt(tx_hash),
+                )
+                if receipt.get("status") != 1:
+                    continue
+                found.append(
+                    ChainTransfer(
+                        tx_id=tx_hash,
+                        position=int(tx["transactionIndex"]),
+                        block_number=int(block["number"]),
+                        block_hash=HexBytes(block["hash"]).to_0x_hex(),
+                        sender=sender,
+                        recipient=recipient,
+                        token=None,
+                        amount=int(tx["value"]),
+                    )
+                )
+        return found
+
+    def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
+        """The transaction a wallet sends (the coin, or the token's `transfer`), and EIP-681."""
+        if token is None:
+            return TransferRequest(
+                wallet_request={"to": recipient, "data": "0x", "value": str(amount)},
+                uri=f"ethereum:{recipient}@{self.chain_id}?value={amount}",
+            )
+        data = _ERC20_TRANSFER_SELECTOR + address_topic(recipient)[2:] + f"{amount:064x}"
+        return TransferRequest(
+            wallet_request={"to": token, "data": data, "value": "0"},
+            uri=f"ethereum:{token}@{self.chain_id}/transfer?address={recipient}&uint256={amount}",
+        )
+
     # ------------------------------------------------------------------ facts
 
     def explorer_tx_url(self, tx_id: str) -> str:
@@ -549,3 +646,23 @@ class EvmNetwork:
 
     async def close(self) -> None:
         await self.rpc.close()
+
+
+def _token_transfer(entry: Mapping[str, Any]) -> ChainTransfer | None:
+    """An ERC-20 `Transfer` log (ERC-721's, with a fourth topic, is no money)."""
+    topics = [HexBytes(topic) for topic in entry["topics"]]
+    data = HexBytes(entry["data"])
+    if entry.get("removed") or len(topics) != 3 or len(data) != 32:
+        return None
+    if topics[0].to_0x_hex() != TRANSFER_TOPIC:
+        return None
+    return ChainTransfer(
+        tx_id=HexBytes(entry["transactionHash"]).to_0x_hex(),
+        position=int(entry["logIndex"]),
+        block_number=int(entry["blockNumber"]),
+        block_hash=HexBytes(entry["blockHash"]).to_0x_hex(),
+        sender=to_checksum_address(topics[1][-20:]),
+        recipient=to_checksum_address(topics[2][-20:]),
+        token=to_checksum_address(entry["address"]),
+        amount=int.from_bytes(data, "big"),
+    )

@@ -109,6 +109,28 @@ PAYMENT_FIELDS: dict[str, Kinds] = {
     "created_at": (TIME,),
     "updated_at": (TIME,),
 }
+REFUND_FIELDS: dict[str, Kinds] = {
+    "id": (str,),
+    "object": (str,),
+    "livemode": (bool,),
+    "status": (str,),
+    "payment": (str,),
+    "amount_crypto": (str,),
+    "amount_base_units": (str,),
+    "crypto_currency": (str,),
+    "decimals": (int,),
+    "network": (str,),
+    "token_address": (str, None),
+    "reason": (str, None),
+    "metadata": (dict,),
+    "claim_url": (str,),
+    "address": (str, None),
+    "from_address": (str,),
+    "tx_hash": (str, None),
+    "block_number": (int, None),
+    "created_at": (TIME,),
+    "updated_at": (TIME,),
+}
 QUOTE_FIELDS: dict[str, Kinds] = {"rate": (str,), "source": (str,), "at": (TIME, None)}
 
 # What a payment event says of its session.
@@ -189,6 +211,7 @@ def test_the_docs_show_the_documented_objects() -> None:
     payment = documented("api.md", object="payment")
     assert_shape(payment, PAYMENT_FIELDS, "docs/api.md payment")
     assert_shape(payment["quote"], QUOTE_FIELDS, "docs/api.md payment.quote")
+    assert_shape(documented("api.md", object="refund"), REFUND_FIELDS, "docs/api.md refund")
 
 
 async def test_session_object_is_the_documented_one(client, merchant: MerchantKeys) -> None:
@@ -336,6 +359,13 @@ def test_every_event_type_is_documented_with_its_data_keys() -> None:
         keys = "`object`, `payment`, `checkout_session`"
         if event_type.startswith("checkout.session."):
             keys = "`object`, `checkout_session`"
+        elif event_type.startswith("refund."):
+            keys = "`object`, `refund`"
+        elif event_type in (
+            EventType.MERCHANT_PAYOUT_ADDRESS_UPDATED,
+            EventType.WEBHOOK_ENDPOINT_TEST,
+        ):
+            keys = "`object`"
         assert re.search(rf"\| `{re.escape(event_type)}` \| {keys} \|", webhooks), event_type
 
 

@@ -178,6 +178,8 @@
   }
 
   function reportHash(d, hash) {
+    document.dispatchEvent(new CustomEvent("kassa:txSent", { detail: { hash: hash } }));
+    if (!d.txUrl) return;  // a transfer without a hint route (a refund from the dashboard)
     var root = $("checkout");
     var csrf = root ? root.getAttribute("data-csrf") : "";
     fetch(d.txUrl, {
@@ -185,7 +187,6 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ tx_hash: hash, payment_id: d.payment })
     }).catch(function () { /* a hint only: the watcher finds the payment on chain anyway */ });
-    document.dispatchEvent(new CustomEvent("kassa:txSent", { detail: { hash: hash } }));
   }
 
   async function payWith(provider, button) {
