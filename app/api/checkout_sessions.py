@@ -21,7 +21,7 @@ from app.api.auth import (
 from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, invalid_request, json_response, refusal_error
 from app.api.idempotency import run_idempotent
-from app.api.pagination import paginate
+from app.api.pagination import check_no_page_params, filter_created, paginate
 from app.api.schemas import (
     CheckoutSessionCreate,
     CheckoutSessionListParams,
@@ -30,6 +30,8 @@ from app.api.schemas import (
     LineItemListParams,
     PriceData,
 )
+from app.api.streaming import csv_response, wants_csv
+from app.exports import sessions_csv
 from app.inserts import insert_rows, insert_with_token
 from app.line_items import line_item_object
 from app.models import CheckoutSession, LineItem, Merchant, new_id
@@ -349,6 +351,14 @@ async def list_checkout_sessions() -> Response:
     query = CheckoutSession.filter(merchant_id=caller.merchant_id, livemode=caller.livemode)
     if params.status is not None:
         query = query.filter(status=params.status)
+    if wants_csv():
+        check_no_page_params(params)
+        rows = sessions_csv(
+            filter_created(query, params.created),
+            merchant_id=caller.merchant_id,
+            livemode=caller.livemode,
+        )
+        return csv_response(rows, "checkout_sessions.csv")
     page = await paginate(query, params, "/v1/checkout/sessions", checkout_session_object)
     return json_response(page)
 

@@ -39,6 +39,19 @@ def filter_created(query: QuerySet[M], created: CreatedRange | None) -> QuerySet
     return query
 
 
+def check_no_page_params(params: CursorParams) -> None:
+    """A CSV export streams the whole filtered range: page parameters would be ignored, so
+    they are refused (narrow the range with `created` instead)."""
+    for name in ("limit", "starting_after", "ending_before"):
+        if name in params.model_fields_set:
+            raise invalid_request(
+                "parameter_unsupported",
+                f"{name} does not apply to a CSV export, which streams every matching row; "
+                "narrow it with created[gte] and created[lt] instead.",
+                name,
+            )
+
+
 async def paginate(
     query: QuerySet[M],
     params: CursorParams,

@@ -15,10 +15,12 @@ from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, json_response, refusal_error
 from app.api.idempotency import run_idempotent
-from app.api.pagination import paginate
+from app.api.pagination import check_no_page_params, filter_created, paginate
 from app.api.schemas import EmptyParams, PaymentCreate, PaymentListParams
+from app.api.streaming import csv_response, wants_csv
 from app.checkout.routes import shopper_address
 from app.checkout.security import CSRF_COOKIE, CSRF_FIELD, PaymentRateLimits, csrf_ok
+from app.exports import payments_csv
 from app.models import CheckoutSession, Payment
 from app.objects import payment_object
 from app.payments import PaymentRefused, create_payment
@@ -102,6 +104,14 @@ async def list_payments() -> Response:
         query = query.filter(session_id=params.checkout_session)
     if params.network is not None:
         query = query.filter(network=params.network)
+    if wants_csv():
+        check_no_page_params(params)
+        rows = payments_csv(
+            filter_created(query, params.created),
+            merchant_id=caller.merchant_id,
+            livemode=caller.livemode,
+        )
+        return csv_response(rows, "payments.csv")
     return json_response(await paginate(query, params, "/v1/payments", payment_object))
 
 
