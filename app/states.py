@@ -73,6 +73,8 @@ class EventType(StrEnum):
     REFUND_CANCELED = "refund.canceled"  # the merchant withdrew it before paying
     # A payout address was set, changed or removed (dashboard, with the password again).
     MERCHANT_PAYOUT_ADDRESS_UPDATED = "merchant.payout_address.updated"
+    # Sent on request to one endpoint only, whatever it subscribes to (dashboard or API).
+    WEBHOOK_ENDPOINT_TEST = "webhook_endpoint.test"
 
 
 class WebhookEndpointStatus(StrEnum):

@@ -16,7 +16,7 @@ from app.api.webhook_endpoints import render_deliveries
 from app.models import Event, WebhookEndpoint
 from app.objects import event_object, webhook_delivery_object
 from app.states import WebhookEndpointStatus, utcnow
-from app.webhooks.outbox import event_matches, schedule_redelivery
+from app.webhooks.outbox import owed_to, schedule_redelivery
 
 blueprint = Blueprint("events", __name__)
 
@@ -66,7 +66,7 @@ async def resend_event(event_id: str) -> Response:
                 )
             targets = [named.id]
         else:
-            targets = [e.id for e in await endpoints if event_matches(e.enabled_events, event.type)]
+            targets = [e.id for e in await endpoints if owed_to(e.id, e.enabled_events, event)]
         deliveries = await schedule_redelivery(event, targets, utcnow())
         rows = {d.id: d for d in deliveries}
         page: dict[str, Any] = {

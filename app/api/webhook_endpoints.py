@@ -1,11 +1,12 @@
-"""`/v1/webhook_endpoints`: create, retrieve, list, update, delete, rotate secret, deliveries."""
+"""`/v1/webhook_endpoints`: create, retrieve, list, update, delete, rotate secret, test,
+deliveries. The changes are `app.webhooks.endpoints`' services, which the dashboard calls too."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response, current_app, request
 
 from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
@@ -19,17 +20,28 @@ from app.api.schemas import (
     WebhookEndpointUpdate,
     WebhookSecretRotate,
 )
+from app.audit import key_actor
 from app.config import Settings
-from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id
-from app.objects import webhook_delivery_object, webhook_endpoint_object
+from app.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.objects import event_object, webhook_delivery_object, webhook_endpoint_object
+from app.proxies import client_address, trusted_networks
 from app.secretbox import SecretBox, SecretKeyMissing
-from app.ssrf import Resolver, SystemResolver, UnsafeUrl, check_url
-from app.states import WebhookEndpointStatus, utcnow
-from app.webhooks.signing import new_signing_secret, rotated_secrets, seal_secret, secret_box
+from app.ssrf import Resolver, SystemResolver
+from app.states import WebhookEndpointStatus
+from app.webhooks.endpoints import (
+    KEEP,
+    Actor,
+    EndpointRefused,
+    UrlPolicy,
+    create_endpoint,
+    rotate_secret,
+    send_test_event,
+    update_endpoint,
+)
+from app.webhooks.signing import secret_box
 
 blueprint = Blueprint("webhook_endpoints", __name__)
 
-MAX_ENDPOINTS_PER_MODE = 16
 ATTEMPTS_SHOWN = 10
 
 
@@ -58,16 +70,25 @@ def _box() -> SecretBox:
         ) from None
 
 
-async def _check_target(url: str, livemode: bool) -> None:
-    try:
-        await check_url(
-            url,
-            livemode=livemode,
-            allow_private=_settings().webhooks_allow_private_targets,
-            resolver=resolver(),
-        )
-    except UnsafeUrl as error:
-        raise invalid_request("url_invalid", error.message, "url") from None
+def url_policy() -> UrlPolicy:
+    return UrlPolicy(_settings().webhooks_allow_private_targets, resolver())
+
+
+def _actor() -> Actor:
+    caller = current_caller()
+    return Actor(key_actor(caller.api_key.id), _client_ip())
+
+
+def _client_ip() -> str:
+    proxies = current_app.config.get("KASSA_TRUSTED_PROXIES")
+    if proxies is None:
+        proxies = trusted_networks(_settings().trusted_proxies)
+        current_app.config["KASSA_TRUSTED_PROXIES"] = proxies
+    return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
+
+
+def _refused(error: EndpointRefused) -> ApiError:
+    return invalid_request(error.code, error.message, error.param)
 
 
 @blueprint.post("/webhook_endpoints")
@@ -79,32 +100,20 @@ async def create_webhook_endpoint() -> Response:
 async def _create_webhook_endpoint() -> Response:
     caller = current_caller()
     params = validate(WebhookEndpointCreate, await body_params())
-    box = _box()
-    await _check_target(params.url, caller.livemode)
-    existing = await WebhookEndpoint.filter(
-        merchant_id=caller.merchant_id, livemode=caller.livemode
-    ).count()
-    if existing >= MAX_ENDPOINTS_PER_MODE:
-        raise invalid_request(
-            "webhook_endpoints_limit",
-            f"At most {MAX_ENDPOINTS_PER_MODE} webhook endpoints per mode; delete one first.",
+    try:
+        endpoint, secret = await create_endpoint(
+            merchant_id=caller.merchant_id,
+            livemode=caller.livemode,
+            url=params.url,
+            enabled_events=list(params.enabled_events),
+            description=params.description,
+            metadata=params.metadata,
+            box=_box(),
+            policy=url_policy(),
+            actor=_actor(),
         )
-    now = utcnow()
-    endpoint_id = new_id("we")
-    secret = new_signing_secret()
-    endpoint = await WebhookEndpoint.create(
-        id=endpoint_id,
-        merchant_id=caller.merchant_id,
-        livemode=caller.livemode,
-        url=params.url,
-        description=params.description,
-        enabled_events=list(dict.fromkeys(params.enabled_events)),
-        metadata=params.metadata,
-        status=WebhookEndpointStatus.ENABLED,
-        signing_secrets=[seal_secret(box, endpoint_id, secret)],
-        created_at=now,
-        updated_at=now,
-    )
+    except EndpointRefused as error:
+        raise _refused(error) from None
     return json_response(webhook_endpoint_object(endpoint, secret))
 
 
@@ -130,7 +139,6 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
     await authenticate()
 
     async def update() -> Response:
-        caller = current_caller()
         params = validate(WebhookEndpointUpdate, await body_params())
         endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
         status: WebhookEndpointStatus | None = params.status
@@ -143,26 +151,20 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
                     "parameters_exclusive", "disabled and status disagree.", "disabled"
                 )
             status = wanted
-        changes: dict[str, Any] = {}
-        if params.url is not None and params.url != endpoint.url:
-            await _check_target(params.url, caller.livemode)
-            changes["url"] = params.url
-        if params.enabled_events is not None:
-            changes["enabled_events"] = list(dict.fromkeys(params.enabled_events))
-        if "description" in params.model_fields_set:
-            changes["description"] = params.description
-        if params.metadata is not None:
-            changes["metadata"] = params.metadata
-        if status is not None and status != endpoint.status:
-            changes["status"] = status
-            changes["disabled_reason"] = (
-                None if status == WebhookEndpointStatus.ENABLED else "Disabled via the API."
+        given = params.model_fields_set
+        try:
+            await update_endpoint(
+                endpoint,
+                policy=url_policy(),
+                actor=_actor(),
+                url=params.url,
+                enabled_events=params.enabled_events,
+                description=params.description if "description" in given else KEEP,
+                metadata=params.metadata,
+                status=status,
             )
-        if changes:
-            changes["updated_at"] = utcnow()
-            await WebhookEndpoint.filter(id=endpoint.id).update(**changes)
-            for name, value in changes.items():
-                setattr(endpoint, name, value)
+        except EndpointRefused as error:
+            raise _refused(error) from None
         return json_response(webhook_endpoint_object(endpoint))
 
     return await run_idempotent(update)
@@ -191,14 +193,30 @@ async def rotate_webhook_secret(endpoint_id: str) -> Response:
         params = validate(WebhookSecretRotate, await body_params())
         box = _box()
         endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
-        now = utcnow()
-        secret = new_signing_secret()
-        kept = rotated_secrets(box, endpoint, secret, dt.timedelta(seconds=params.expires_in), now)
-        await WebhookEndpoint.filter(id=endpoint.id).update(signing_secrets=kept, updated_at=now)
-        endpoint.signing_secrets = kept
+        secret = await rotate_secret(
+            endpoint, expires_in=dt.timedelta(seconds=params.expires_in), box=box, actor=_actor()
+        )
         return json_response(webhook_endpoint_object(endpoint, secret))
 
     return await run_idempotent(rotate, sealed=True)
+
+
+@blueprint.post("/webhook_endpoints/<endpoint_id>/test")
+async def test_webhook_endpoint(endpoint_id: str) -> Response:
+    """Owe the endpoint a `webhook_endpoint.test` event (whatever it subscribes to); the
+    answer is the event, its delivery shows in the endpoint's deliveries."""
+    await authenticate()
+
+    async def send() -> Response:
+        validate(EmptyParams, await body_params())
+        endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
+        try:
+            event = await send_test_event(endpoint, actor=_actor())
+        except EndpointRefused as error:
+            raise _refused(error) from None
+        return json_response(event_object(event))
+
+    return await run_idempotent(send)
 
 
 async def render_deliveries(page: dict[str, Any], rows_by_id: dict[str, Any]) -> None:

@@ -38,6 +38,15 @@ def event_matches(patterns: Iterable[str], event_type: str) -> bool:
     return False
 
 
+def owed_to(endpoint_id: str, patterns: Iterable[str], event: Event) -> bool:
+    """Whether `event` is owed to the endpoint: subscribed to its type, or, for a test event,
+    the endpoint it tests (its object) and only that one, so an endpoint subscribed to "*"
+    is not sent the tests of the merchant's other endpoints."""
+    if event.type == EventType.WEBHOOK_ENDPOINT_TEST:
+        return endpoint_id == event.object_id
+    return event_matches(patterns, event.type)
+
+
 async def enqueue_deliveries(event: Event, connection: BaseDBAsyncClient) -> None:
     """The event listener: owe `event` to every subscribed, enabled endpoint, in its transaction."""
     endpoints = (
@@ -61,7 +70,7 @@ async def enqueue_deliveries(event: Event, connection: BaseDBAsyncClient) -> Non
             created_at=event.created_at,
         )
         for endpoint in endpoints
-        if event_matches(endpoint["enabled_events"], event.type)
+        if owed_to(endpoint["id"], endpoint["enabled_events"], event)
     ]
     if rows:
         await WebhookDelivery.bulk_create(rows, using_db=connection)
