@@ -210,8 +210,8 @@ async def refund_by_claim_token(claim_token: str) -> Refund | None:
 async def provide_address(refund: Refund, address: str, *, registry: Registry) -> Refund:
     """The shopper's refund address, from the claim page (`refund.address_provided`).
 
-    The network normalises it; the watcher looks for the merchant's transfer from the
-    current head on.
+    The network normalises it; the watcher looks for the merchant's transfer in the blocks
+    after the current head.
     """
     if refund.status != RefundStatus.PENDING_ADDRESS:
         raise RefundRefused(
@@ -339,9 +339,9 @@ async def recognise_refunds(
     """Mark pending refunds on `network` succeeded when the merchant's transfer of at least
     the amount to the shopper's address is final; the watcher calls this every round.
 
-    Blocks up to `processed_head` (the watcher's cursor) are looked at, from each refund's
-    `watch_from_block`, which moves forward as blocks are searched (it stays `reorg_window`
-    blocks behind, and behind any transfer seen but not yet final).
+    Blocks after each refund's `watch_from_block` up to `processed_head` (the watcher's
+    cursor) are looked at; `watch_from_block` moves forward as blocks are searched (staying
+    `reorg_window` blocks behind, and behind any transfer seen but not yet final).
     """
     scan = RefundScan()
     if not isinstance(network, RefundNetwork):
@@ -379,7 +379,9 @@ async def _transfers(
     network: Network, refund: Refund, processed_head: int
 ) -> tuple[list[ChainTransfer], int]:
     assert isinstance(network, RefundNetwork) and refund.address is not None
-    start = refund.watch_from_block or 0
+    # `watch_from_block` is the head when the address was given: nothing up to it can be
+    # the refund (the merchant could not know where to send it).
+    start = (refund.watch_from_block or 0) + 1
     last = min(processed_head, start + MAX_BLOCKS_PER_POLL - 1)
     found: list[ChainTransfer] = []
     chunk = max(1, network.max_scan_range)
@@ -417,13 +419,13 @@ def _final_transfer(
 async def _advance(
     refund: Refund, scanned_to: int, seen: Sequence[ChainTransfer], reorg_window: int
 ) -> None:
-    """Move `watch_from_block` past blocks searched, staying behind reorgs and transfers
-    not final yet (they are looked at again next round)."""
-    start = refund.watch_from_block or 0
-    target = scanned_to + 1 - reorg_window
+    """Move `watch_from_block` (the last block that needs no more looking at) over blocks
+    searched, staying behind reorgs and transfers not final yet (looked at again next round)."""
+    done = refund.watch_from_block or 0
+    target = scanned_to - reorg_window
     if seen:
-        target = min(target, min(t.block_number for t in seen))
-    if target > start:
+        target = min(target, min(t.block_number for t in seen) - 1)
+    if target > done:
         await Refund.filter(id=refund.id, status=RefundStatus.PENDING).update(
             watch_from_block=target
         )

@@ -10,7 +10,7 @@ import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from app.models import ChainCursor, ChainObservation, Event, Payment
+from app.models import ChainCursor, ChainObservation, Event, Payment, Refund
 from app.networks import Registry, current_registry, install_registry
 from app.watcher import ChainWatcher
 from plugins.evm.anvil import AnvilNode
@@ -47,7 +47,9 @@ async def chain(deployed_chain: DevChain) -> AsyncIterator[DevChain]:
 
 async def _clear_devnet_rows() -> None:
     ids = [p.id for p in await Payment.filter(network=DEVNET)]
+    ids += [r.id for r in await Refund.filter(network=DEVNET)]
     await Event.filter(object_id__in=ids).delete()
+    await Refund.filter(network=DEVNET).delete()  # they hold on to their payments
     await Payment.filter(network=DEVNET).delete()
     await ChainObservation.filter(network=DEVNET).delete()
     await ChainCursor.filter(network=DEVNET).delete()
