@@ -159,13 +159,10 @@ async def cmd_networks_list(args: argparse.Namespace, settings: Settings) -> Non
 
 async def cmd_networks_resume(args: argparse.Namespace, settings: Settings) -> None:
     """Clear a watcher halt after the operator investigated it."""
-    from app.models import ChainCursor
+    from app.network_status import resume_watcher
 
     async def work() -> None:
-        updated = await ChainCursor.filter(network=args.network, halted=True).update(
-            halted=False, halt_reason=None
-        )
-        if not updated:
+        if not await resume_watcher(args.network):
             raise CliError(f"the watcher of {args.network!r} is not halted")
         emit(args.json, {"id": args.network, "resumed": True}, f"resumed {args.network}")
 

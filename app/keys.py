@@ -8,6 +8,8 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from app.models import ApiKey, Merchant, new_id, random_base62
 
 _SECRET_CHARS = 32  # base62: 190 random bits
@@ -23,7 +25,10 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-async def create_key(merchant: Merchant, livemode: bool) -> CreatedKey:
+async def create_key(
+    merchant: Merchant, livemode: bool, connection: BaseDBAsyncClient | None = None
+) -> CreatedKey:
+    """A new key; pass the `connection` of a transaction to write it there (with its audit)."""
     mode = "live" if livemode else "test"
     secret = f"sk_{mode}_{random_base62(_SECRET_CHARS)}"
     key = await ApiKey.create(
@@ -32,6 +37,7 @@ async def create_key(merchant: Merchant, livemode: bool) -> CreatedKey:
         livemode=livemode,
         display=f"sk_{mode}_…{secret[-4:]}",
         secret_sha256=hash_secret(secret),
+        using_db=connection,
     )
     return CreatedKey(key=key, secret=secret)
 
@@ -98,9 +104,11 @@ def forget_cached_keys() -> None:
     _key_cache.clear()
 
 
-async def revoke_key(key_id: str) -> bool:
-    updated = await ApiKey.filter(id=key_id, revoked_at=None).update(
-        revoked_at=dt.datetime.now(dt.UTC)
+async def revoke_key(key_id: str, connection: BaseDBAsyncClient | None = None) -> bool:
+    updated = (
+        await ApiKey.filter(id=key_id, revoked_at=None)
+        .using_db(connection)
+        .update(revoked_at=dt.datetime.now(dt.UTC))
     )
     # This process stops accepting the key now; the others within KEY_CACHE_SECONDS.
     for secret_sha256, cached in list(_key_cache.items()):

@@ -65,6 +65,9 @@ LAYERS: dict[str, int] = {
     "app.audit": DOMAIN,  # who did what: written beside the change it records
     "app.refunds": DOMAIN,  # non-custodial refunds: claim links, statuses, chain recognition
     "app.exports": DOMAIN,  # CSV exports of payments and sessions, streamed
+    "app.payouts": DOMAIN,  # payout addresses: validated, with their event and audit entry
+    # Watchers' status (the doctor's checks) and resuming a halt: the CLI and dashboard share it.
+    "app.network_status": DOMAIN,
     # The filters and search the dashboard lists, the exports and the API share.
     "app.search": DOMAIN,
     # 2 delivery: how the outside reaches the domain (HTTP, pages, background loops).

@@ -1,0 +1,92 @@
+"""API keys in the dashboard: the toggle's mode's keys with their last use, create (the
+secret shown once) and revoke. `app.keys` does the work, as for `kassa keys`; each change is
+audited in its transaction. Viewers read the list; developers and owners change it.
+
+`last_used_at` is written by authentication (`app.api.auth`) at most once a minute per key,
+so "last used" is exact to the minute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Response
+from tortoise.transactions import in_transaction
+
+from app.audit import audit
+from app.dashboard.users import Role
+from app.dashboard.web import dashboard_blueprint, error_page, render, requires, signed_in
+from app.keys import create_key, revoke_key
+from app.models import ApiKey, Merchant
+
+keys = dashboard_blueprint("dashboard_keys")
+
+
+async def _keys_page(status: int = 200, **context: Any) -> Response:
+    signed = signed_in()
+    rows = await ApiKey.filter(merchant_id=signed.merchant_id, livemode=signed.livemode).order_by(
+        "-created_at", "-id"
+    )
+    return await render(
+        "dashboard/keys.html",
+        status=status,
+        keys=rows,
+        may_change=signed.may(Role.DEVELOPER),
+        **context,
+    )
+
+
+@keys.get("/keys")
+@requires(Role.VIEWER)
+async def keys_page() -> Response:
+    return await _keys_page()
+
+
+@keys.post("/keys")
+@requires(Role.DEVELOPER)
+async def create_api_key() -> Response:
+    signed = signed_in()
+    merchant = await Merchant.get(id=signed.merchant_id)
+    async with in_transaction() as connection:
+        created = await create_key(merchant, signed.livemode, connection)
+        await audit(
+            signed.merchant_id,
+            signed.actor,
+            "api_key.created",
+            object_id=created.key.id,
+            details={"livemode": signed.livemode, "display": created.key.display},
+            ip=signed.ip,
+            connection=connection,
+        )
+    return await _keys_page(201, created=created.key, secret=created.secret)
+
+
+@keys.post("/keys/<key_id>/revoke")
+@requires(Role.DEVELOPER)
+async def revoke_api_key(key_id: str) -> Response:
+    signed = signed_in()
+    key = None
+    if len(key_id) <= 40 and key_id.isprintable():
+        key = await ApiKey.get_or_none(
+            id=key_id, merchant_id=signed.merchant_id, livemode=signed.livemode
+        )
+    if key is None:
+        return await error_page(404, "No such API key in this mode.")
+    async with in_transaction() as connection:
+        revoked = await revoke_key(key.id, connection)
+        if revoked:
+            await audit(
+                signed.merchant_id,
+                signed.actor,
+                "api_key.revoked",
+                object_id=key.id,
+                details={"livemode": key.livemode, "display": key.display},
+                ip=signed.ip,
+                connection=connection,
+            )
+    notice = (
+        f"Revoked {key.display}: the API refuses it within a second."
+        if revoked
+        else f"{key.display} was already revoked."
+    )
+    return await _keys_page(notice=notice)

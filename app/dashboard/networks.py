@@ -1,0 +1,56 @@
+"""Network status for operators (owners): each enabled network's head, its watcher's cursor
+and lag, halts with their reason, the doctor's checks, and "Resume" for a halted watcher.
+
+The facts and the resume are `app.network_status`'s, which `kassa networks list`/`resume`
+use too. Watchers serve every merchant of the server, so this page does not follow the
+test/live toggle: it shows every enabled network, testnets and mainnets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Response, current_app
+
+from app.dashboard.users import Role
+from app.dashboard.web import dashboard_blueprint, error_page, render, requires, signed_in
+from app.doctor import API_SECONDS
+from app.network_status import network_statuses, resume_watcher
+from app.networks import Registry
+
+networks = dashboard_blueprint("dashboard_networks")
+
+
+def _registry() -> Registry | None:
+    value: Registry | None = current_app.config.get("KASSA_REGISTRY")
+    return value
+
+
+async def _networks_page(status: int = 200, **context: Any) -> Response:
+    registry = _registry()
+    # API_SECONDS: a slow node delays this page by at most that, and its check says so.
+    rows = await network_statuses(registry, API_SECONDS) if registry is not None else []
+    return await render("dashboard/networks.html", status=status, networks=rows, **context)
+
+
+@networks.get("/networks")
+@requires(Role.OWNER)
+async def networks_page() -> Response:
+    return await _networks_page()
+
+
+@networks.post("/networks/<network_key>/resume")
+@requires(Role.OWNER)
+async def resume_network(network_key: str) -> Response:
+    registry = _registry()
+    if registry is None or registry.network(network_key) is None:
+        return await error_page(404, "No such network is enabled on this server.")
+    signed = signed_in()
+    resumed = await resume_watcher(
+        network_key, merchant_id=signed.merchant_id, actor=signed.actor, ip=signed.ip
+    )
+    if resumed:
+        return await _networks_page(
+            notice=f"Resumed the {network_key} watcher: it scans again from its cursor."
+        )
+    return await _networks_page(409, error=f"The {network_key} watcher is not halted.")
