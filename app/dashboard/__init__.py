@@ -11,8 +11,9 @@ from app.dashboard.keys import keys
 from app.dashboard.networks import networks
 from app.dashboard.overview import overview
 from app.dashboard.payouts import payouts
+from app.dashboard.refunds import refunds
 from app.dashboard.webhooks import webhooks
 
 # Every dashboard area's blueprint; `create_app` registers each.
 BLUEPRINTS: list[Blueprint] = [access, overview, activity]
-BLUEPRINTS += [webhooks, keys, payouts, networks, audit_log]
+BLUEPRINTS += [webhooks, keys, payouts, networks, audit_log, refunds]

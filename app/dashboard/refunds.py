@@ -1,0 +1,222 @@
+"""Dashboard refunds: the list, a refund's page (claim link, status, the wallet button that
+sends it, cancel) and the Refund form on a payment's page. Everything goes through
+`app.refunds`, like the API. Refunds move money: only owners create, pay or cancel them;
+developers and viewers see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Response, current_app, request
+from tortoise.expressions import Q
+
+from app.dashboard.users import Role
+from app.dashboard.web import (
+    dashboard_blueprint,
+    error_page,
+    redirect_to,
+    render,
+    requires,
+    settings,
+    signed_in,
+)
+from app.models import Payment, Refund
+from app.money import MoneyError, base_units_to_decimal, decimal_to_base_units
+from app.networks import Network, RefundNetwork, Registry, current_registry
+from app.refunds import (
+    RefundRefused,
+    cancel_refund,
+    claim_url,
+    create_refund,
+    refundable_amount,
+    refunded_amount,
+    send_claim_email,
+    transfer_request,
+)
+from app.states import PaymentStatus, RefundStatus
+
+refunds = dashboard_blueprint("dashboard_refunds")
+
+PAGE_SIZE = 50
+_OPEN = (RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING)
+# What wallet.js says while the merchant pays a refund (its English texts stand for the rest).
+WALLET_MESSAGES = {
+    "confirm_payment": "Confirm the refund in your wallet…",
+    "sent": "Refund sent (%(hash)s…). It shows as succeeded once it has its confirmations.",
+    "not_enough": "Not enough %(symbol)s in this account for this refund.",
+    "no_wallet": "No browser wallet found. Send the refund from your payout address any other way.",
+}
+
+
+def _registry() -> Registry:
+    configured: Registry | None = current_app.config.get("KASSA_REGISTRY")
+    return configured or current_registry()
+
+
+def amount_text(refund: Refund | Payment, units: int | None = None) -> str:
+    """ "12.5 USDC", exactly."""
+    value = refund.amount_base_units if units is None else units
+    return f"{base_units_to_decimal(value, refund.decimals)} {refund.crypto_currency}"
+
+
+async def _own_refund(refund_id: str) -> Refund | None:
+    signed = signed_in()
+    return await Refund.filter(
+        id=refund_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
+    ).first()
+
+
+async def _own_payment(payment_id: str) -> Payment | None:
+    signed = signed_in()
+    return await Payment.filter(
+        id=payment_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
+    ).first()
+
+
+# ----------------------------------------------------------------------------- list
+
+
+@refunds.get("/refunds")
+@requires(Role.VIEWER)
+async def refunds_list() -> Response:
+    signed = signed_in()
+    query = Refund.filter(merchant_id=signed.merchant_id, livemode=signed.livemode)
+    status = request.args.get("status", "")
+    if status in set(RefundStatus):
+        query = query.filter(status=status)
+    else:
+        status = ""
+    before = request.args.get("before", "")[:64]
+    if before:
+        cursor = await Refund.filter(
+            id=before, merchant_id=signed.merchant_id, livemode=signed.livemode
+        ).first()
+        if cursor is not None:
+            query = query.filter(
+                Q(created_at__lt=cursor.created_at)
+                | Q(created_at=cursor.created_at, id__lt=cursor.id)
+            )
+    rows = await query.order_by("-created_at", "-id").limit(PAGE_SIZE + 1)
+    return await render(
+        "dashboard/refunds.html",
+        refunds=rows[:PAGE_SIZE],
+        more=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else "",
+        status_filter=status,
+        statuses=list(RefundStatus),
+        amount_text=amount_text,
+    )
+
+
+# ----------------------------------------------------------------------------- one refund
+
+
+@refunds.get("/refunds/<refund_id>")
+@requires(Role.VIEWER)
+async def refund_page(refund_id: str) -> Response:
+    refund = await _own_refund(refund_id)
+    if refund is None:
+        return await error_page(404, "No such refund in this mode.")
+    return await _refund_page(refund)
+
+
+async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Response:
+    signed = signed_in()
+    known = _registry()
+    network = known.network(refund.network)
+    owner = signed.may(Role.OWNER)
+    transfer = transfer_request(refund, known) if refund.status == RefundStatus.PENDING else None
+    payable = (
+        owner
+        and transfer is not None
+        and isinstance(network, RefundNetwork)
+        and bool(network.transfer_template)
+    )
+    return await render(
+        "dashboard/refund.html",
+        status=status,
+        refund=refund,
+        amount=amount_text(refund),
+        network=network,
+        network_name=network.name if network is not None else refund.network,
+        # The claim link lets whoever holds it choose where the money goes: owners only.
+        claim_url=claim_url(refund, settings()) if owner else "",
+        tx_url=_tx_url(network, refund.tx_hash),
+        may_change=owner and refund.status in _OPEN,
+        transfer=transfer if payable else None,
+        transfer_uri=transfer.uri if transfer is not None else "",
+        scripts=network.checkout_scripts if payable and network is not None else (),
+        transfer_messages=WALLET_MESSAGES,
+        notice=request.args.get("notice", "") if request.method == "GET" else "",
+        **extra,
+    )
+
+
+def _tx_url(network: Network | None, tx_hash: str | None) -> str:
+    return network.explorer_tx_url(tx_hash) if network is not None and tx_hash else ""
+
+
+@refunds.post("/refunds/<refund_id>/cancel")
+@requires(Role.OWNER)
+async def refund_cancel(refund_id: str) -> Response:
+    refund = await _own_refund(refund_id)
+    if refund is None:
+        return await error_page(404, "No such refund in this mode.")
+    signed = signed_in()
+    try:
+        await cancel_refund(refund, actor=signed.actor, ip=signed.ip)
+    except RefundRefused as refused:
+        current = await Refund.get(id=refund.id)
+        return await _refund_page(current, 400, error=refused.message)
+    return redirect_to(f"/dashboard/refunds/{refund.id}?notice=canceled")
+
+
+# ----------------------------------------------------------------------------- create
+
+
+@refunds.get("/payments/<payment_id>/refunds")
+@requires(Role.OWNER)
+async def refund_form(payment_id: str) -> Response:
+    payment = await _own_payment(payment_id)
+    if payment is None:
+        return await error_page(404, "No such payment in this mode.")
+    return await _form_page(payment)
+
+
+async def _form_page(payment: Payment, status: int = 200, **extra: Any) -> Response:
+    left = refundable_amount(payment) - await refunded_amount(payment.id)
+    return await render(
+        "dashboard/refund_new.html",
+        status=status,
+        payment=payment,
+        left=amount_text(payment, max(0, left)),
+        refundable=payment.status == PaymentStatus.CONFIRMED and left > 0,
+        **extra,
+    )
+
+
+@refunds.post("/payments/<payment_id>/refunds")
+@requires(Role.OWNER)
+async def refund_create(payment_id: str) -> Response:
+    payment = await _own_payment(payment_id)
+    if payment is None:
+        return await error_page(404, "No such payment in this mode.")
+    form = await request.form
+    entered = form.get("amount", "").strip()
+    reason = form.get("reason", "").strip()[:500] or None
+    signed = signed_in()
+    try:
+        amount = decimal_to_base_units(entered, payment.decimals) if entered else None
+        refund = await create_refund(
+            payment,
+            registry=_registry(),
+            actor=signed.actor,
+            amount=amount,
+            reason=reason,
+            ip=signed.ip,
+        )
+    except MoneyError as error:
+        return await _form_page(payment, 400, error=str(error), amount=entered, reason=reason)
+    except RefundRefused as refused:
+        return await _form_page(payment, 400, error=refused.message, amount=entered, reason=reason)
+    await send_claim_email(refund, settings())
+    return redirect_to(f"/dashboard/refunds/{refund.id}?notice=created")
