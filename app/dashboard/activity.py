@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 from quart import Response, current_app, request
+from tortoise.exceptions import ValidationError as FieldValueRefused
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -87,7 +88,7 @@ async def _page_of(
     try:
         params = CursorParams(limit=PAGE_SIZE, starting_after=after, ending_before=before)
         page = await paginate(query, params, path, lambda row: {"row": row})
-    except (ValidationError, ApiError):
+    except (ValidationError, ApiError, FieldValueRefused):
         # A cursor from another page, mode or merchant: start again from the newest.
         page = await paginate(query, CursorParams(limit=PAGE_SIZE), path, lambda r: {"row": r})
         after = before = None
@@ -179,6 +180,12 @@ async def payments_list() -> Response:
     )
 
 
+def fits_id(model: type[Model], text: str) -> bool:
+    """Whether `text` could be one of `model`'s ids (Tortoise refuses longer filter values)."""
+    max_length: int = model._meta.fields_map["id"].max_length  # type: ignore[attr-defined]
+    return 0 < len(text) <= max_length
+
+
 async def _not_found(what: str) -> Response:
     mode = "live" if signed_in().livemode else "test"
     return await error_page(
@@ -191,9 +198,13 @@ async def _not_found(what: str) -> Response:
 @requires(Role.VIEWER)
 async def session_page(session_id: str) -> Response:
     signed = signed_in()
-    session = await CheckoutSession.filter(
-        id=session_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
-    ).first()
+    session = (
+        await CheckoutSession.filter(
+            id=session_id, merchant_id=signed.merchant_id, livemode=signed.livemode
+        ).first()
+        if fits_id(CheckoutSession, session_id)
+        else None
+    )
     if session is None:
         return await _not_found("checkout session")
     payments = (
@@ -232,9 +243,13 @@ async def session_page(session_id: str) -> Response:
 @requires(Role.VIEWER)
 async def payment_page(payment_id: str) -> Response:
     signed = signed_in()
-    payment = await Payment.filter(
-        id=payment_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
-    ).first()
+    payment = (
+        await Payment.filter(
+            id=payment_id, merchant_id=signed.merchant_id, livemode=signed.livemode
+        ).first()
+        if fits_id(Payment, payment_id)
+        else None
+    )
     if payment is None:
         return await _not_found("payment")
     known = registry()
@@ -279,12 +294,14 @@ async def resend_delivery(delivery_id: str) -> Response:
     form = await request.form
     delivery = (
         await WebhookDelivery.filter(
-            id=delivery_id[:64],
+            id=delivery_id,
             event__merchant_id=signed.merchant_id,
             event__livemode=signed.livemode,
         )
         .select_related("endpoint")
         .first()
+        if fits_id(WebhookDelivery, delivery_id)
+        else None
     )
     if delivery is None:
         return await error_page(404, "No such webhook delivery in this mode.")

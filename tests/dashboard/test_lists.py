@@ -152,6 +152,9 @@ async def test_pages_with_next_and_previous_keep_the_filters(signed_in: SignedIn
     foreign = await make_session((await new_merchant("Other")).merchant.id)
     html = await client.page(f"/dashboard/sessions?starting_after={foreign.id}")
     assert "no longer there" in html and session_ids(html)[0] != foreign.id
+    for cursor in ("x" * 60, "x" * 70):  # longer than an id; longer than the API allows
+        html = await client.page(f"/dashboard/sessions?ending_before={cursor}")
+        assert "no longer there" in html
 
 
 async def test_htmx_gets_the_table_alone_and_the_export_link_has_the_filters(
