@@ -52,7 +52,7 @@ class DashboardClient:
         )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 async def fresh_sign_in_limits(app: Quart) -> AsyncIterator[None]:
     """Every test signs in from the same test address: its per-address budget starts full."""
     await RateLimit.filter(bucket__startswith="dashboard-sign-in").delete()
@@ -63,7 +63,7 @@ MakeUser = Callable[..., Awaitable[User]]
 
 
 @pytest.fixture
-def make_user(merchant: MerchantKeys) -> MakeUser:
+def make_user(merchant: MerchantKeys, fresh_sign_in_limits: None) -> MakeUser:
     async def make(role: Role = Role.OWNER, email: str | None = None) -> User:
         address = email or f"{role}-{random_base62(8).lower()}@shop.example"
         return await create_user(merchant.merchant.id, address, PASSWORD, role, "cli")

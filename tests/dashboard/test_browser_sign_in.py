@@ -1,0 +1,87 @@
+"""Signing in to the dashboard in Chromium: backoff after wrong passwords, TOTP sign-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from app.dashboard import totp
+from tests.checkout.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DevServer, start_kassa_dev
+from tests.dashboard.browser import PASSWORD, create_dev_user, sign_in
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    yield page
+    await context.close()
+    assert violations == []
+
+
+async def test_five_wrong_passwords_bring_a_backoff(dev: DevServer, page: Any) -> None:
+    create_dev_user(dev, "clumsy@shop.example", "viewer")
+    origin = dev.info["dashboard_url"].removesuffix("/dashboard/")
+    for attempt in range(1, 5):
+        await sign_in(page, origin, "clumsy@shop.example", f"wrong password {attempt}")
+        await expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+    await sign_in(page, origin, "clumsy@shop.example", "wrong password 5")
+    await expect(page.get_by_role("alert")).to_contain_text("locked for 30 s")
+    # The right password now waits too.
+    await sign_in(page, origin, "clumsy@shop.example", PASSWORD)
+    await expect(page.get_by_role("alert")).to_contain_text("Too many wrong passwords")
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+async def test_totp_sign_in(dev: DevServer, page: Any) -> None:
+    create_dev_user(dev, "careful@shop.example", "developer")
+    origin = dev.info["dashboard_url"].removesuffix("/dashboard/")
+    await sign_in(page, origin, "careful@shop.example", PASSWORD)
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+    await page.get_by_role("link", name="Account").click()
+    secret = await page.locator("#totp-secret").inner_text()
+    await page.get_by_label("Code from the app").fill(totp.code_at(secret, totp.current_step()))
+    await page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    await expect(page.get_by_text("Recovery codes — shown once.")).to_be_visible()
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+
+    await sign_in(page, origin, "careful@shop.example", PASSWORD)
+    await expect(page.get_by_role("heading", name="Two-factor sign-in")).to_be_visible()
+    await page.get_by_label("Authentication code").fill("123456")
+    await page.get_by_role("button", name="Verify").click()
+    await expect(page.get_by_role("alert")).to_contain_text("That code is not right")
+    # The setup spent this step's code: the next one is what the app shows 30 s later.
+    await page.get_by_label("Authentication code").fill(
+        totp.code_at(secret, totp.current_step() + 1)
+    )
+    await page.get_by_role("button", name="Verify").click()
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    await expect(page.get_by_text("careful@shop.example · developer")).to_be_visible()
