@@ -13,7 +13,8 @@ Each `poll_once()`:
 3. confirms payments deep enough under the network's policy whose block is unchanged
    (`payment.confirmed`, `checkout.session.completed`);
 4. expires payments whose deadline the processed head's timestamp passed with no log
-   (`payment.expired`).
+   (`payment.expired`);
+5. marks refunds the merchant paid from their own wallet `succeeded` (`app.refunds`).
 The network only answers questions; this module owns cursor, reorgs and retries.
 
 A checkout's transaction hint (`send_tx_hint`) makes the watcher look that transaction up
