@@ -50,6 +50,7 @@ lint: setup
 
 bench: setup /usr/bin/wrk
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/export.py
 
 contracts: node_modules/.installed
 	node contracts/build.mjs
