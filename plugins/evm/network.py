@@ -570,11 +570,7 @@ class EvmNetwork:
                 if int(tx["value"]) == 0:
                     continue
                 tx_hash = HexBytes(tx["hash"]).to_0x_hex()
-                receipt = await self.rpc.call(
-                    f"receipt {tx_hash}",
-                    lambda w3, tx_hash=tx_hash: w3.eth.get_transaction_receipt(tx_hash),
-                )
-                if receipt.get("status") != 1:
+                if not await self._succeeded(tx_hash):
                     continue
                 found.append(
                     ChainTransfer(
@@ -589,6 +585,13 @@ class EvmNetwork:
                     )
                 )
         return found
+
+    async def _succeeded(self, tx_hash: str) -> bool:
+        def receipt(w3: AsyncWeb3[Any]) -> Any:
+            return w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+
+        answer = await self.rpc.call(f"receipt {tx_hash}", receipt)
+        return bool(answer.get("status") == 1)
 
     def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
         """The transaction a wallet sends (the coin, or the token's `transfer`), and EIP-681."""
