@@ -1,0 +1,231 @@
+"""Acceptance in Chromium against `kassa dev --json`: sign in, find a session by its
+`client_reference_id` through the search, open it, see its payment and webhook delivery,
+press "Resend" and see the receiver get the event a second time. Role and label selectors
+only. Screenshots of the overview, lists and detail pages at desktop and 360 px widths."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.checkout.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    MOBILE,
+    SCREENSHOTS,
+    DevServer,
+    MerchantSite,
+    start_kassa_dev,
+    start_merchant_site,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
+]
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev-dashboard"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(dev: DevServer) -> Iterator[MerchantSite]:
+    """The merchant's webhook receiver on loopback, subscribed to every event via the API."""
+    site = start_merchant_site()
+    endpoint = dev.api(
+        "POST",
+        "/webhook_endpoints",
+        json={"url": f"{site.origin}/webhooks", "enabled_events": ["*"]},
+    )
+    site.secret = endpoint["secret"]
+    yield site
+    if site.server is not None:
+        site.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        await chromium.close()
+
+
+def rpc(dev: DevServer, method: str, params: list[Any]) -> Any:
+    body = httpx.post(
+        dev.info["rpc_url"],
+        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+        timeout=30,
+    ).json()
+    assert "result" in body, body
+    return body["result"]
+
+
+def pay_on_devnet(dev: DevServer, payment: dict[str, Any]) -> str:
+    """Send the payment's own wallet request from an unlocked anvil account."""
+    payer = rpc(dev, "eth_accounts", [])[6]
+    return str(
+        rpc(
+            dev,
+            "eth_sendTransaction",
+            [
+                {
+                    "from": payer,
+                    "to": payment["to_contract"],
+                    "data": payment["data"],
+                    "value": hex(int(payment["value"])),
+                }
+            ],
+        )
+    )
+
+
+def deliveries_of(shop: MerchantSite, event_type: str, object_id: str) -> list[str]:
+    """The webhook-id of every request the receiver got for that event of that object."""
+    return [
+        hook["_headers"]["webhook-id"]
+        for hook in list(shop.webhooks)
+        if hook.get("type") == event_type
+        and hook.get("data", {}).get("object", {}).get("id") == object_id
+    ]
+
+
+def wait_until(check: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def shot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
+
+
+async def sign_in(page: Any, dev: DevServer) -> None:
+    await page.goto(dev.info["dashboard_url"])
+    await page.get_by_label("Email").fill(dev.info["dashboard_email"])
+    await page.get_by_label("Password").fill(dev.info["dashboard_password"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+
+async def test_find_a_session_see_its_delivery_and_resend_it(
+    dev: DevServer, shop: MerchantSite, browser: Any
+) -> None:
+    reference = f"order-{time.time_ns()}"
+    session = dev.create_session(shop, client_reference_id=reference)
+    payment = dev.api(
+        "POST",
+        f"/checkout/sessions/{session['id']}/payments",
+        json={"network": "devnet", "crypto_currency": "ETH"},
+    )["payment"]
+    tx_hash = pay_on_devnet(dev, payment)
+    shop.wait_for_event(session["id"], "checkout.session.completed", timeout=60)
+    first = deliveries_of(shop, "checkout.session.completed", session["id"])
+    assert len(first) == 1
+
+    context = await browser.new_context(viewport=DESKTOP)
+    console: list[str] = []
+    try:
+        page = await context.new_page()
+        page.on("console", lambda message: console.append(message.text))
+        await sign_in(page, dev)
+        await shot(page, "overview-desktop")
+
+        await (
+            page.get_by_role("navigation", name="Dashboard")
+            .get_by_role("link", name="Sessions")
+            .click()
+        )
+        await page.get_by_label("Search").fill(reference)
+        await page.get_by_role("button", name="Apply").click()
+        results = page.get_by_role("table")
+        await expect(results.get_by_role("row")).to_have_count(2)  # the header and one session
+        await expect(results).to_contain_text(reference)
+        await shot(page, "sessions-desktop")
+        await results.get_by_role("link", name=session["id"]).click()
+
+        await expect(
+            page.get_by_role("heading", name=f"Checkout session {session['id']}")
+        ).to_be_visible()
+        payments = page.get_by_role("region", name="Payments")
+        await expect(payments.get_by_role("link", name=payment["id"])).to_be_visible()
+        await expect(payments).to_contain_text("confirmed")
+        chain = page.get_by_role("region", name="Chain transactions")
+        await expect(chain).to_contain_text(tx_hash)
+        deliveries = page.get_by_role("region", name="Webhook deliveries")
+        row = deliveries.get_by_role("row").filter(has_text="checkout.session.completed")
+        await expect(row).to_contain_text(f"{shop.origin}/webhooks")
+        await expect(row).to_contain_text("204")
+        await shot(page, "session-desktop")
+
+        await row.get_by_role("button", name="Resend").click()
+        await expect(page.get_by_role("status")).to_contain_text("Resend scheduled")
+        # The receiver gets the same event (same webhook-id) a second time.
+        wait_until(
+            lambda: len(deliveries_of(shop, "checkout.session.completed", session["id"])) == 2,
+            "the resent webhook",
+        )
+        assert deliveries_of(shop, "checkout.session.completed", session["id"]) == first * 2
+        # And the page's delivery log shows the second attempt's answer.
+        await page.reload()
+        row = (
+            page.get_by_role("region", name="Webhook deliveries")
+            .get_by_role("row")
+            .filter(has_text="checkout.session.completed")
+        )
+        await expect(row).to_contain_text("204, 204")
+
+        await payments.get_by_role("link", name=payment["id"]).click()
+        await expect(page.get_by_role("heading", name=f"Payment {payment['id']}")).to_be_visible()
+        await shot(page, "payment-desktop")
+        await (
+            page.get_by_role("navigation", name="Dashboard")
+            .get_by_role("link", name="Payments")
+            .click()
+        )
+        await expect(page.get_by_role("heading", name="Payments")).to_be_visible()
+        await shot(page, "payments-desktop")
+        assert [text for text in console if "Content Security Policy" in text] == []
+    finally:
+        await context.close()
+
+
+async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, browser: Any) -> None:
+    session = dev.create_session(shop, client_reference_id=f"narrow-{time.time_ns()}")
+    context = await browser.new_context(viewport=MOBILE)
+    try:
+        page = await context.new_page()
+        await sign_in(page, dev)
+        for path, name in (
+            ("/dashboard/", "overview"),
+            ("/dashboard/sessions", "sessions"),
+            (f"/dashboard/sessions/{session['id']}", "session"),
+            ("/dashboard/payments", "payments"),
+        ):
+            await page.goto(dev.origin + path)
+            await shot(page, f"{name}-360")
+            # The page itself does not scroll sideways (wide tables scroll inside their card).
+            assert await page.evaluate(
+                "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+            ), path
+    finally:
+        await context.close()
