@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 720
+WIDTH = 480
 HEIGHT = 180
-LEFT = 44  # room for the axis labels
+LEFT = 48  # room for the axis labels
+RIGHT = 20  # room for the last day's label
 BOTTOM = 22
-TOP = 8
+TOP = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +77,16 @@ def bar_chart(
     days: list[dt.date],
     amounts: Sequence[int | Decimal],
     shown: list[str],
+    *,
+    whole: bool = False,
 ) -> BarChart:
     """One bar per day of height `amounts[i]`; `shown` are the exact texts the bars' titles
-    and the description use (amounts become floats here for pixel positions only)."""
+    and the description use (amounts become floats here for pixel positions only). With
+    `whole`, the axis is labelled in whole numbers only (counts)."""
     values = [float(amount) for amount in amounts]
     top = max(values, default=0)
     axis_max = _nice_ceiling(top)
-    plot_width = WIDTH - LEFT
+    plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - BOTTOM - TOP
     baseline = HEIGHT - BOTTOM
     slot = plot_width / max(len(days), 1)
@@ -101,6 +105,7 @@ def bar_chart(
     ticks = [
         Tick(y=round(baseline - plot_height * fraction, 2), label=_axis_label(axis_max * fraction))
         for fraction in (0, 0.5, 1)
+        if not whole or (axis_max * fraction).is_integer()
     ]
     # A label every 7 days (and the last day), so 360 px screens stay legible.
     x_labels = [

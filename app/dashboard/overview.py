@@ -151,6 +151,7 @@ def charts_of(figures: DailyFigures) -> list[BarChart]:
             days,
             figures.sessions_created,
             [str(n) for n in figures.sessions_created],
+            whole=True,
         ),
         bar_chart(
             "chart-completed",
@@ -158,6 +159,7 @@ def charts_of(figures: DailyFigures) -> list[BarChart]:
             days,
             figures.sessions_completed,
             [str(n) for n in figures.sessions_completed],
+            whole=True,
         ),
         bar_chart(
             "chart-confirmed",
@@ -165,6 +167,7 @@ def charts_of(figures: DailyFigures) -> list[BarChart]:
             days,
             figures.payments_confirmed,
             [str(n) for n in figures.payments_confirmed],
+            whole=True,
         ),
     ]
     for total in figures.volume_totals()[:MAX_VOLUME_CHARTS]:
