@@ -74,6 +74,14 @@ def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
+def _json_or_csv(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """A list's answer: its JSON page, or with `Accept: text/csv` the whole filtered range as
+    CSV (docs/api.md, "CSV exports")."""
+    answer = _json(model, description + "; with Accept: text/csv, every match as CSV")
+    answer["content"]["text/csv"] = {"schema": {"type": "string"}}
+    return answer
+
+
 _ERRORS = {
     "400": _json(ErrorEnvelope, "Invalid request"),
     "401": _json(ErrorEnvelope, "No valid API key"),
@@ -333,7 +341,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "ListCheckoutSessions",
                     "parameters": _query_parameters(CheckoutSessionListParams),
                     "responses": {
-                        "200": _json(CheckoutSessionList, "A page of sessions"),
+                        "200": _json_or_csv(CheckoutSessionList, "A page of sessions"),
                         **_ERRORS,
                     },
                 },
@@ -391,7 +399,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "ListPayments",
                     "parameters": _query_parameters(PaymentListParams),
-                    "responses": {"200": _json(PaymentList, "A page of payments"), **_ERRORS},
+                    "responses": {
+                        "200": _json_or_csv(PaymentList, "A page of payments"),
+                        **_ERRORS,
+                    },
                 },
             },
             "/v1/payments/{payment_id}": {
