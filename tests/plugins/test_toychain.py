@@ -307,3 +307,65 @@ async def test_a_transfer_that_differs_credits_nothing(
     observation = await ChainObservation.get(network=TOY, payment_id=payment["id"])
     assert observation.mismatch.startswith("recipient")
     assert (await Payment.get(id=payment["id"])).status == "pending"
+
+
+async def test_a_refund_on_a_non_evm_chain(client: Client, toy_registry: Registry) -> None:
+    """Refunds are chain-neutral too: the claim page takes a base58 address (case kept), the
+    merchant's plain transfer is found by the network and marks the refund succeeded."""
+    from app.networks import RefundNetwork
+
+    network = toy_registry.networks[TOY]
+    assert isinstance(network, ToyNetwork) and isinstance(network, RefundNetwork)
+    payout, shopper = new_address(), new_address()
+    shop = await new_merchant(payouts={TOY: payout})
+    response = await client.post(
+        "/v1/checkout/sessions",
+        json={
+            "amount_fiat": "2.00",
+            "currency": "USD",
+            "allowed_networks": [TOY],
+            "allowed_crypto_currencies": ["TUSD"],
+            "success_url": "https://shop.example/ok",
+            "cancel_url": "https://shop.example/cancel",
+        },
+        headers=shop.auth(),
+    )
+    session = await response.get_json()
+    response = await client.post(
+        f"/v1/checkout/sessions/{session['id']}/payments",
+        json={"network": TOY, "crypto_currency": "TUSD"},
+        headers=shop.auth(),
+    )
+    payment = (await response.get_json())["payment"]
+    watcher = ChainWatcher(network, toy_registry)
+    await watcher.poll_once()
+    memo = payment["eip681_uri"].rsplit("memo=", 1)[1]
+    network.chain.send(new_address(), payout, payment["token_address"], 2_000_000, memo)
+    network.chain.mine(4)
+    assert (await watcher.poll_once()).confirmed == [payment["id"]]
+
+    response = await client.post(
+        "/v1/refunds", json={"payment": payment["id"], "reason": "Duplicate"}, headers=shop.auth()
+    )
+    refund = await response.get_json()
+    assert response.status_code == 200, refund
+    assert refund["from_address"] == payout and refund["amount_crypto"] == "2"
+    path = "/refund/" + refund["claim_url"].rsplit("/", 1)[1]
+    page = await (await client.get(path)).get_data(as_text=True)
+    assert "on Toy Chain" in page
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page)
+    assert csrf
+    wrong = await client.post(path, form={"address": "0x" + "11" * 20, "csrf_token": csrf[1]})
+    assert wrong.status_code == 400
+    given = await client.post(path, form={"address": shopper, "csrf_token": csrf[1]})
+    assert given.status_code == 303
+
+    network.chain.send(payout, shopper.swapcase(), payment["token_address"], 2_000_000, "")
+    network.chain.send(payout, shopper, payment["token_address"], 2_000_000, "")
+    network.chain.mine(1)
+    assert (await watcher.poll_once()).refunded == []  # one confirmation of three
+    network.chain.mine(2)
+    assert len((await watcher.poll_once()).refunded) == 1
+    done = await (await client.get(f"/v1/refunds/{refund['id']}", headers=shop.auth())).get_json()
+    assert done["status"] == "succeeded" and done["address"] == shopper
+    assert len(done["tx_hash"]) == 88

@@ -22,6 +22,7 @@ from app.config import NetworkSettings
 from app.hookspecs import hookimpl
 from app.networks import (
     Block,
+    ChainTransfer,
     FinalityPolicy,
     HealthCheck,
     Network,
@@ -30,6 +31,7 @@ from app.networks import (
     PluginError,
     PreparedPayment,
     Token,
+    TransferRequest,
 )
 from app.quotes import FixedRateSource
 
@@ -157,6 +159,7 @@ class ToyNetwork:
     explorer_url = "https://explorer.toychain.invalid"
     pay_template = "toy/pay.html"
     checkout_scripts: tuple[str, ...] = ()
+    transfer_template = ""  # `RefundNetwork`: no wallet button; refunds are recognised
 
     def __init__(self, chain_name: str) -> None:
         self.chain = CHAINS[chain_name]
@@ -264,6 +267,33 @@ class ToyNetwork:
 
     async def close(self) -> None:
         return None
+
+    # `RefundNetwork`: a refund is any transfer between the two addresses (memo or not).
+    async def find_transfers(
+        self, token: str | None, sender: str, recipient: str, from_block: int, to_block: int
+    ) -> list[ChainTransfer]:
+        return [
+            ChainTransfer(
+                tx_id=transfer.tx_id,
+                position=position,
+                block_number=block.number,
+                block_hash=block.hash,
+                sender=transfer.sender,
+                recipient=transfer.recipient,
+                token=transfer.token,
+                amount=transfer.amount,
+            )
+            for block in self.chain.blocks[max(0, from_block) : to_block + 1]
+            for position, transfer in enumerate(block.transfers)
+            if (transfer.token, transfer.sender, transfer.recipient) == (token, sender, recipient)
+        ]
+
+    def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
+        suffix = f"&token={token}" if token else ""
+        return TransferRequest(
+            wallet_request={"to": recipient, "amount": str(amount), "token": token},
+            uri=f"toy:{recipient}?amount={amount}{suffix}",
+        )
 
     # What a wallet does with a prepared payment (tests only).
     def pay(self, prepared: PreparedPayment, payer: str, terms_token: str | None) -> str:
