@@ -241,3 +241,27 @@ async def test_the_claim_link_is_e_mailed_when_smtp_is_set(
     assert message["To"] == "ann@example.com" and message["From"] == "shop@example.com"
     assert refund["claim_url"] in message.get_content()
     assert "50 USDC" in message["Subject"]
+
+
+async def test_concurrent_refunds_cannot_exceed_the_payment(merchant: MerchantKeys) -> None:
+    """Five refunds of 20 of the 50 USDC at once: the payment row is locked while each one
+    checks what is left, so exactly two fit."""
+    import asyncio
+
+    from app.networks import current_registry
+    from app.refunds import RefundRefused, create_refund
+
+    payment = await confirmed_payment(merchant)
+
+    async def refund() -> str:
+        try:
+            created = await create_refund(
+                payment, registry=current_registry(), actor="cli", amount=20_000_000
+            )
+        except RefundRefused as refused:
+            return refused.code
+        return created.status
+
+    outcomes = sorted(await asyncio.gather(*(refund() for _ in range(5))))
+    assert outcomes == ["amount_too_large"] * 3 + ["pending_address"] * 2
+    assert await Refund.filter(payment_id=payment.id).count() == 2
