@@ -7,6 +7,7 @@ from quart import Blueprint
 from app.dashboard.access import access
 from app.dashboard.activity import activity
 from app.dashboard.audit_log import audit_log
+from app.dashboard.exports import exports
 from app.dashboard.keys import keys
 from app.dashboard.networks import networks
 from app.dashboard.overview import overview
@@ -17,3 +18,4 @@ from app.dashboard.webhooks import webhooks
 # Every dashboard area's blueprint; `create_app` registers each.
 BLUEPRINTS: list[Blueprint] = [access, overview, activity]
 BLUEPRINTS += [webhooks, keys, payouts, networks, audit_log, refunds]
+BLUEPRINTS += [exports]
