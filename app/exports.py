@@ -29,6 +29,7 @@ from tortoise.queryset import QuerySet
 from app.models import CheckoutSession, Payment, Refund
 from app.money import FiatAmount, base_units_to_decimal
 from app.objects import iso_time, iso_time_or_none
+from app.refunds import refundable_amount
 from app.search import PaymentFilters, SessionFilters
 from app.states import RefundStatus
 
@@ -246,8 +247,7 @@ def refund_status(payment: Payment, succeeded: int, pending: int) -> str:
     """The refund summary of a payment: "full" once succeeded refunds reach what it brought
     (its amount, or more when overpaid), "partial" below that, "pending" when only refunds
     still owed exist, "" when none (or only canceled ones)."""
-    brought = max(payment.amount_base_units, payment.amount_final)
-    if succeeded and succeeded >= brought:
+    if succeeded and succeeded >= refundable_amount(payment):
         return "full"
     if succeeded:
         return "partial"
