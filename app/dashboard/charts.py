@@ -55,7 +55,7 @@ class BarChart:
 def _nice_ceiling(value: float) -> float:
     """The smallest 1, 2 or 5 × 10^n at or above `value` (axis maximum)."""
     if value <= 0:
-        return 1
+        return 1.0
     magnitude = 1.0
     while magnitude * 10 <= value:
         magnitude *= 10
@@ -105,7 +105,7 @@ def bar_chart(
     ticks = [
         Tick(y=round(baseline - plot_height * fraction, 2), label=_axis_label(axis_max * fraction))
         for fraction in (0, 0.5, 1)
-        if not whole or (axis_max * fraction).is_integer()
+        if not whole or float(axis_max * fraction).is_integer()
     ]
     # A label every 7 days (and the last day), so 360 px screens stay legible.
     x_labels = [

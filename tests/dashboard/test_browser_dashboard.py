@@ -211,6 +211,11 @@ async def test_find_a_session_see_its_delivery_and_resend_it(
 
 async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, browser: Any) -> None:
     session = dev.create_session(shop, client_reference_id=f"narrow-{time.time_ns()}")
+    payment = dev.api(
+        "POST",
+        f"/checkout/sessions/{session['id']}/payments",
+        json={"network": "devnet", "crypto_currency": "USDC"},
+    )["payment"]
     context = await browser.new_context(viewport=MOBILE)
     try:
         page = await context.new_page()
@@ -220,6 +225,7 @@ async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, bro
             ("/dashboard/sessions", "sessions"),
             (f"/dashboard/sessions/{session['id']}", "session"),
             ("/dashboard/payments", "payments"),
+            (f"/dashboard/payments/{payment['id']}", "payment"),
         ):
             await page.goto(dev.origin + path)
             await shot(page, f"{name}-360")

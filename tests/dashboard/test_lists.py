@@ -209,3 +209,10 @@ async def test_overview_counts_and_volume_per_day(
         html,
     )
     assert row is not None and row.group(1) == "2"
+
+
+async def test_overview_of_a_merchant_with_nothing_yet(signed_in: SignedInClient) -> None:
+    client = await signed_in(Role.VIEWER)
+    html = await client.page("/dashboard/")
+    assert re.findall(r'<span class="stat-value">([^<]*)', html) == ["0", "0", "0", "0"]
+    assert html.count('role="img"') == 3 and "none in this period" in html
