@@ -235,3 +235,26 @@ async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, bro
             ), path
     finally:
         await context.close()
+
+
+async def test_search_and_pages_work_without_javascript(
+    dev: DevServer, shop: MerchantSite, browser: Any
+) -> None:
+    reference = f"nojs-{time.time_ns()}"
+    session = dev.create_session(shop, client_reference_id=reference)
+    context = await browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await sign_in(page, dev)
+        await page.goto(dev.origin + "/dashboard/sessions")
+        await page.get_by_label("Search").fill(reference)
+        await page.get_by_role("button", name="Apply").click()
+        await page.wait_for_url(f"**/dashboard/sessions?*query={reference}*")
+        results = page.get_by_role("table")
+        await expect(results.get_by_role("row")).to_have_count(2)
+        await results.get_by_role("link", name=session["id"]).click()
+        await expect(
+            page.get_by_role("heading", name=f"Checkout session {session['id']}")
+        ).to_be_visible()
+    finally:
+        await context.close()
