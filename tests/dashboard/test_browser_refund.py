@@ -141,14 +141,17 @@ async def test_full_refund_on_the_devnet(dev: DevServer, shop: MerchantSite, bro
     claim_link = await merchant.locator("#claim-link").inner_text()
     refund_id = merchant.url.rsplit("/", 1)[1].split("?")[0]
     assert claim_link.startswith(f"{origin}/refund/") and refund_id.startswith("re_")
-    await shot(merchant, "refund-1-created-desktop")
+    await shot(merchant, "dashboard-refund-created-desktop")
 
     # 3. The shopper opens the claim link: a wrong address first, then theirs.
     claimer_context = await browser.new_context(viewport=MOBILE)
     claimer = csp.watch(await claimer_context.new_page())
     await claimer.goto(claim_link)
     await expect(claimer.get_by_role("heading", name=payment["amount_crypto"])).to_be_visible()
-    await shot(claimer, "refund-2-claim-mobile")
+    await shot(claimer, "refund-claim-360")
+    await claimer.set_viewport_size(DESKTOP)
+    await shot(claimer, "refund-claim-desktop")
+    await claimer.set_viewport_size(MOBILE)
     await claimer.get_by_label("Refund address").fill("0x1234")
     await claimer.get_by_role("button", name="Send the refund to this address").click()
     await expect(claimer.get_by_role("alert")).to_contain_text("That is not an address on")
@@ -156,13 +159,19 @@ async def test_full_refund_on_the_devnet(dev: DevServer, shop: MerchantSite, bro
     await claimer.get_by_role("button", name="Send the refund to this address").click()
     await expect(claimer.get_by_text("Address received")).to_be_visible()
     await expect(claimer.locator("#refund-address-given")).to_have_text(refund_to)
-    await shot(claimer, "refund-3-address-given-mobile")
+    await shot(claimer, "refund-claim-address-given-360")
 
     # 4. The merchant pays it with their browser wallet from the refund's page.
     before = balance(dev, refund_to)
     await merchant.reload()
     await expect(merchant.locator("#refund-status")).to_have_text("pending")
-    await shot(merchant, "refund-4-pay-desktop")
+    await shot(merchant, "dashboard-refund-desktop")
+    await merchant.set_viewport_size(MOBILE)
+    await shot(merchant, "dashboard-refund-360")
+    assert await merchant.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    ), "the refund page scrolls sideways at 360 px"
+    await merchant.set_viewport_size(DESKTOP)
     await merchant.get_by_role("button", name="Pay refund").click()
     await expect(merchant.locator("#wallet-message")).to_contain_text("Refund sent", timeout=20_000)
 
@@ -187,7 +196,12 @@ async def test_full_refund_on_the_devnet(dev: DevServer, shop: MerchantSite, bro
     await expect(merchant.locator("#refund-status")).to_have_text("succeeded")
     await claimer.reload()
     await expect(claimer.get_by_text("Refund sent")).to_be_visible()
-    await shot(claimer, "refund-5-sent-mobile")
+    await shot(claimer, "refund-claim-sent-360")
+    await merchant.goto(f"{origin}/dashboard/refunds")
+    await expect(merchant.get_by_role("link", name=refund_id)).to_be_visible()
+    await shot(merchant, "dashboard-refunds-desktop")
+    await merchant.set_viewport_size(MOBILE)
+    await shot(merchant, "dashboard-refunds-360")
 
     for context in (shopper_context, merchant_context, claimer_context):
         await context.close()
