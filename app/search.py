@@ -22,14 +22,17 @@ parameters are ignored, so a page may add its own such as a cursor):
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import reduce
 from typing import Any, Self
 
 from pypika_tortoise import SqlContext
 from pypika_tortoise.terms import Term, ValueWrapper
 from tortoise.expressions import Expression, Q, ResolveContext, ResolveResult, Subquery
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app.models import CheckoutSession, Payment
@@ -153,12 +156,15 @@ class PaymentFilters(_Filters):
         if self.token is not None:
             query = query.filter(crypto_currency=self.token)
         if self.query is not None:
-            sessions = _sessions_described_by(self.query, merchant_id, livemode)
+            text = self.query
+            sessions = _sessions_described_by(text, merchant_id, livemode)
             query = query.filter(
-                Q(id=self.query)
-                | Q(session_id=self.query)
-                | Q(tx_hash__iexact=self.query)
-                | Q(session_id__in=Subquery(sessions.values("id")))
+                _any_of(
+                    _equals(Payment, "id", text),
+                    _equals(CheckoutSession, "id", text, column="session_id"),
+                    Q(tx_hash__iexact=text),
+                    Q(session_id__in=Subquery(sessions.values("id"))),
+                )
             )
         return query
 
@@ -187,17 +193,17 @@ class SessionFilters(_Filters):
                 paid = paid.filter(crypto_currency=self.token)
             query = query.filter(id__in=Subquery(paid.values("session_id")))
         if self.query is not None:
+            text = self.query
             by_payment = Payment.filter(merchant_id=merchant_id, livemode=livemode).filter(
-                Q(id=self.query) | Q(tx_hash__iexact=self.query)
+                _any_of(_equals(Payment, "id", text), Q(tx_hash__iexact=text))
             )
+            described = _sessions_described_by(text, merchant_id, livemode)
             query = query.filter(
-                Q(id=self.query)
-                | Q(
-                    id__in=Subquery(
-                        _sessions_described_by(self.query, merchant_id, livemode).values("id")
-                    )
+                _any_of(
+                    _equals(CheckoutSession, "id", text),
+                    Q(id__in=Subquery(described.values("id"))),
+                    Q(id__in=Subquery(by_payment.values("session_id"))),
                 )
-                | Q(id__in=Subquery(by_payment.values("session_id")))
             )
         return query
 
@@ -210,11 +216,27 @@ def _sessions_described_by(
         CheckoutSession.filter(merchant_id=merchant_id, livemode=livemode)
         .annotate(_metadata_has_value=MetadataHasValue(text))
         .filter(
-            Q(client_reference_id=text)
-            | Q(customer_email__iexact=text)
-            | Q(_metadata_has_value=True)
+            _any_of(
+                _equals(CheckoutSession, "client_reference_id", text),
+                Q(customer_email__iexact=text),
+                Q(_metadata_has_value=True),
+            )
         )
     )
+
+
+def _equals(model: type[Model], field: str, text: str, *, column: str | None = None) -> Q | None:
+    """`column = text` (the column holds `model.field`'s values), or None when the text is
+    longer than the field: no value can equal it, and Tortoise refuses such a filter value
+    (a 66-character EVM tx hash is no 48-character id)."""
+    max_length = model._meta.fields_map[field].max_length  # type: ignore[attr-defined]
+    if len(text) > max_length:
+        return None
+    return Q(**{column or field: text})
+
+
+def _any_of(*conditions: Q | None) -> Q:
+    return reduce(operator.or_, [c for c in conditions if c is not None])
 
 
 class MetadataHasValue(Expression):

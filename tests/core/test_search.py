@@ -227,3 +227,21 @@ async def test_filters_combine_with_the_callers_own(app, merchant: MerchantKeys)
         Payment.filter(session_id=first.id), merchant_id=mid, livemode=False
     )
     assert [p.id for p in await query.order_by("created_at")] == [wanted.id]
+
+
+async def test_texts_longer_than_an_id_column_still_search(app, merchant: MerchantKeys) -> None:
+    """A 66-character EVM tx hash, a 300-character metadata value and a 500-character text
+    are longer than the id (48) and reference (200) columns: those are not compared (no
+    value can equal them, and Tortoise refuses such filter values) and the rest still is."""
+    mid = merchant.merchant.id
+    tx_hash = "0x" + "cd" * 32
+    note = "n" * 300
+    session = await make_session(mid, metadata={"note": note})
+    payment = await make_payment(session, tx_hash=tx_hash)
+    assert await payment_ids(PaymentFilters(query=tx_hash), mid) == {payment.id}
+    assert await session_ids(SessionFilters(query=tx_hash.upper()), mid) == {session.id}
+    assert await payment_ids(PaymentFilters(query=note), mid) == {payment.id}
+    assert await session_ids(SessionFilters(query=note), mid) == {session.id}
+    longest = PaymentFilters.parse({"query": "y" * 500})
+    assert await payment_ids(longest, mid) == set()
+    assert await session_ids(SessionFilters.parse({"query": "y" * 500}), mid) == set()

@@ -7,7 +7,6 @@ import datetime as dt
 import re
 from html import unescape
 
-import pytest
 from quart import Quart
 
 from app.dashboard.users import Role
@@ -75,12 +74,6 @@ async def test_search_finds_a_session_by_reference_email_metadata_or_tx_hash(
     assert _PAYMENT_LINK.findall(payments) == [payment.id]
 
 
-@pytest.mark.xfail(
-    reason="app.search compares the text with the id columns (48 characters), which Tortoise "
-    "refuses for a 66-character EVM tx hash: a 500; reported to X (owner of app.search)",
-    raises=AssertionError,
-    strict=False,
-)
 async def test_search_by_a_full_length_evm_tx_hash(signed_in: SignedInClient) -> None:
     client = await signed_in(Role.VIEWER)
     session = await make_session(client.user.merchant_id)  # type: ignore[attr-defined]
