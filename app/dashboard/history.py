@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from app.models import ChainObservation, Event, Payment, Refund, WebhookAttempt, WebhookDelivery
 from app.money import base_units_to_decimal
-from app.networks import Registry
+from app.networks import ObservationKind, Registry
+from app.states import WebhookEndpointStatus
 
 # Bounds per page: far above what one session ever produces (a handful of events, a few
 # attempts each), low enough that a pathological object cannot make the page slow.
@@ -138,7 +139,7 @@ async def load_history(
                 row=row,
                 event_type=types[row.event_id],  # type: ignore[attr-defined]
                 endpoint_url=row.endpoint.url,
-                endpoint_enabled=row.endpoint.status == "enabled",
+                endpoint_enabled=row.endpoint.status == WebhookEndpointStatus.ENABLED,
             )
             by_id[row.id] = delivery
             deliveries.append(delivery)
@@ -222,7 +223,7 @@ async def _chain_transactions(
             found.append(
                 ChainTransaction(
                     payment_id=payment.id,
-                    kind="intent",
+                    kind=ObservationKind.INTENT,
                     tx_hash=payment.tx_hash,
                     block_number=payment.block_number,
                     canonical=True,
