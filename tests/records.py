@@ -75,3 +75,52 @@ async def make_refund(payment: Payment, amount_base_units: int, status: str) -> 
         created_at=now,
         updated_at=now,
     )
+
+
+async def make_many_payments(merchant_id: str, count: int) -> None:
+    """`count` sessions with one confirmed payment each, inserted in bulk (for exports large
+    enough to take several batches)."""
+    start = utcnow() - dt.timedelta(days=1)
+    sessions, payments = [], []
+    for n in range(count):
+        at = start + dt.timedelta(milliseconds=n)
+        session_id = new_id("cs_test")
+        sessions.append(
+            CheckoutSession(
+                id=session_id,
+                merchant_id=merchant_id,
+                livemode=False,
+                status="completed",
+                amount_fiat_cents=1000 + n,
+                fiat_currency="EUR",
+                allowed_crypto_currencies=["USDC"],
+                allowed_networks=["devnet"],
+                checkout_url=f"http://127.0.0.1:8000/checkout/{session_id}",
+                success_url="https://shop.example/ok",
+                cancel_url="https://shop.example/cancel",
+                client_reference_id=f"order-{n}",
+                metadata={"n": str(n)},
+                expires_at=at + dt.timedelta(hours=1),
+                created_at=at,
+                updated_at=at,
+            )
+        )
+        payments.append(
+            Payment(
+                id=new_id("pay"),
+                session_id=session_id,
+                merchant_id=merchant_id,
+                livemode=False,
+                status="confirmed",
+                network="devnet",
+                crypto_currency="USDC",
+                amount_base_units=(1000 + n) * 10**4,
+                decimals=6,
+                amount_fiat_cents=1000 + n,
+                fiat_currency="EUR",
+                created_at=at,
+                updated_at=at,
+            )
+        )
+    await CheckoutSession.bulk_create(sessions, batch_size=500)
+    await Payment.bulk_create(payments, batch_size=500)

@@ -3,18 +3,20 @@ filtered range streamed as CSV, with the API's own filters; the JSON page unchan
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 
+import httpx
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 from quart.wrappers.response import IterableBody
 
 from app.exports import PAYMENT_COLUMNS, SESSION_COLUMNS
-from tests.api.helpers import assert_error
-from tests.conftest import MerchantKeys, new_merchant
-from tests.records import make_payment, make_refund, make_session
+from tests.api.helpers import assert_error, session_body
+from tests.conftest import LiveServer, MerchantKeys, new_merchant
+from tests.records import make_many_payments, make_payment, make_refund, make_session
 
 CSV = {"Accept": "text/csv"}
 
@@ -135,3 +137,32 @@ async def test_the_answer_is_streamed(app: Quart, merchant: MerchantKeys) -> Non
     chunks = [chunk async for chunk in response.response]
     assert chunks[0] == (",".join(PAYMENT_COLUMNS) + "\r\n").encode()
     assert len(rows_of(b"".join(chunks))) == 1
+
+
+async def test_a_client_leaving_mid_export_leaves_the_server_serving(
+    live_server: LiveServer, merchant: MerchantKeys
+) -> None:
+    """On the real server: clients that read the first rows of a large export and hang up
+    leave nothing locked or leaked (the export's reads are single statements, no
+    transaction): the next write, page and whole export are served at once."""
+    await make_many_payments(merchant.merchant.id, 3000)
+    headers = {**merchant.auth(), **CSV}
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as http:
+        for _ in range(3):
+            async with http.stream("GET", "/v1/payments", headers=headers) as response:
+                assert response.status_code == 200
+                async for _chunk in response.aiter_bytes():
+                    break  # the header and the first rows, then hang up
+
+        async def still_serving() -> None:
+            created = await http.post(
+                "/v1/checkout/sessions", json=session_body(), headers=merchant.auth()
+            )
+            assert created.status_code == 200, created.text
+            page = await http.get("/v1/payments?limit=1", headers=merchant.auth())
+            assert page.status_code == 200 and len(page.json()["data"]) == 1
+            whole = await http.get("/v1/payments", headers=headers)
+            assert whole.status_code == 200
+            assert len(rows_of(whole.content)) == 3000
+
+        await asyncio.wait_for(still_serving(), timeout=60)
