@@ -14,7 +14,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from app.audit import audit
-from app.doctor import network_health
+from app.doctor import HALTED_FOR_API, network_health
 from app.models import ChainCursor
 from app.networks import Block, HealthCheck, Network, Registry
 from app.watcher import recent_warnings
@@ -48,13 +48,18 @@ async def _head(network: Network, seconds: float) -> Block | None:
         return None
 
 
-async def network_status(network: Network, registry: Registry, seconds: float) -> NetworkStatus:
-    """The watcher's cursor against the head, halts, recent warnings and the doctor's checks
-    (the halt's reason included: this is for the operator)."""
+async def network_status(
+    network: Network, registry: Registry, seconds: float, operator: bool = True
+) -> NetworkStatus:
+    """The watcher's cursor against the head, halts, recent warnings and the doctor's checks.
+
+    A halt's reason and the warnings name payments and transactions, of any merchant: only the
+    `operator` reads them; others get `HALTED_FOR_API` and no warnings, as the API does."""
     cursor = await ChainCursor.get_or_none(network=network.key)
     head, checks = await asyncio.gather(
-        _head(network, seconds), network_health(network, registry, seconds)
+        _head(network, seconds), network_health(network, registry, seconds, operator)
     )
+    halted = bool(cursor and cursor.halted)
     lag_blocks = lag_seconds = None
     if head is not None and cursor is not None:
         lag_blocks = max(0, head.number - cursor.block_number)
@@ -68,20 +73,21 @@ async def network_status(network: Network, registry: Registry, seconds: float) -
         cursor_block=cursor.block_number if cursor is not None else None,
         lag_blocks=lag_blocks,
         lag_seconds=lag_seconds,
-        halted=bool(cursor and cursor.halted),
-        halt_reason=cursor.halt_reason if cursor is not None else None,
+        halted=halted,
+        halt_reason=(cursor.halt_reason if operator else HALTED_FOR_API) if halted else None,
         cursor_updated_at=cursor.updated_at if cursor is not None else None,
-        warnings=recent_warnings(cursor),
+        warnings=recent_warnings(cursor) if operator else [],
         checks=checks,
     )
 
 
-async def network_statuses(registry: Registry, seconds: float) -> list[NetworkStatus]:
+async def network_statuses(
+    registry: Registry, seconds: float, operator: bool = True
+) -> list[NetworkStatus]:
     """Every enabled network's status, asked of all networks at once."""
+    networks = registry.networks.values()
     return list(
-        await asyncio.gather(
-            *(network_status(network, registry, seconds) for network in registry.networks.values())
-        )
+        await asyncio.gather(*(network_status(n, registry, seconds, operator) for n in networks))
     )
 
 

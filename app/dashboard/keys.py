@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response
+from quart import Response, request
 from tortoise.transactions import in_transaction
 
 from app.audit import audit
 from app.dashboard.users import Role
-from app.dashboard.web import dashboard_blueprint, error_page, render, requires, signed_in
+from app.dashboard.web import (
+    dashboard_blueprint,
+    error_page,
+    redirect_to,
+    render,
+    requires,
+    signed_in,
+)
 from app.keys import create_key, revoke_key
 from app.models import ApiKey, Merchant
 
@@ -39,7 +46,9 @@ async def _keys_page(status: int = 200, **context: Any) -> Response:
 @keys.get("/keys")
 @requires(Role.VIEWER)
 async def keys_page() -> Response:
-    return await _keys_page()
+    done = request.args.get("done")
+    notice = "Revoked: the API refuses the key within a second." if done == "revoked" else ""
+    return await _keys_page(notice=notice)
 
 
 @keys.post("/keys")
@@ -73,8 +82,7 @@ async def revoke_api_key(key_id: str) -> Response:
     if key is None:
         return await error_page(404, "No such API key in this mode.")
     async with in_transaction() as connection:
-        revoked = await revoke_key(key.id, connection)
-        if revoked:
+        if await revoke_key(key.id, connection):
             await audit(
                 signed.merchant_id,
                 signed.actor,
@@ -84,9 +92,5 @@ async def revoke_api_key(key_id: str) -> Response:
                 ip=signed.ip,
                 connection=connection,
             )
-    notice = (
-        f"Revoked {key.display}: the API refuses it within a second."
-        if revoked
-        else f"{key.display} was already revoked."
-    )
-    return await _keys_page(notice=notice)
+    # A redirect, so reloading the list does not send the form again.
+    return redirect_to("/dashboard/keys?done=revoked")

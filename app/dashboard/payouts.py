@@ -13,7 +13,14 @@ from typing import Any
 from quart import Response, current_app, request
 
 from app.dashboard.users import Role
-from app.dashboard.web import dashboard_blueprint, password_confirmed, render, requires, signed_in
+from app.dashboard.web import (
+    dashboard_blueprint,
+    password_confirmed,
+    redirect_to,
+    render,
+    requires,
+    signed_in,
+)
 from app.models import Merchant
 from app.networks import Network, Registry
 from app.payouts import PayoutRefused, set_payout_address
@@ -44,7 +51,17 @@ async def _payouts_page(status: int = 200, **context: Any) -> Response:
 @payouts.get("/payouts")
 @requires(Role.VIEWER)
 async def payouts_page() -> Response:
-    return await _payouts_page()
+    notice = ""
+    network = request.args.get("saved", "")
+    if any(n.key == network for n in _networks()):
+        merchant = await Merchant.get(id=signed_in().merchant_id)
+        address = merchant.payout_addresses.get(network)
+        notice = (
+            f"Payouts on {network} now go to {address}."
+            if address
+            else f"Removed the {network} payout address: payments on it are refused."
+        )
+    return await _payouts_page(notice=notice)
 
 
 @payouts.post("/payouts")
@@ -70,8 +87,6 @@ async def change_payout_address() -> Response:
         return await _payouts_page(400, error=refused.message, **entered)
     if change is None:
         notice = f"The {network.key} payout address is unchanged (it was already that)."
-    elif change.address is None:
-        notice = f"Removed the {network.key} payout address: payments on it are refused."
-    else:
-        notice = f"Payouts on {network.key} now go to {change.address}."
-    return await _payouts_page(notice=notice)
+        return await _payouts_page(notice=notice)
+    # A redirect, so reloading the page does not send the form (and the password) again.
+    return redirect_to(f"/dashboard/payouts?saved={network.key}")

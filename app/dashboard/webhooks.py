@@ -23,6 +23,7 @@ from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    redirect_to,
     render,
     requires,
     settings,
@@ -50,6 +51,13 @@ DELIVERIES_PER_PAGE = 20
 EVENT_CHOICES = ["*"] + [t.value for t in EventType if t != EventType.WEBHOOK_ENDPOINT_TEST]
 # How long the old secret keeps signing after a rotation, as the form offers it.
 OVERLAPS = {"86400": "24 hours", "3600": "1 hour", "0": "None: the old secret stops now"}
+# What the endpoint's page says after a change (`?done=`): changes that show no secret answer
+# with a redirect, so reloading the page does not send the form again.
+NOTICES = {
+    "enabled": "Enabled: it is sent the events it subscribes to.",
+    "disabled": "Disabled: it is sent nothing until you enable it again.",
+    "tested": "A test event is on its way; reload to see its delivery below.",
+}
 NO_SECRET_KEY = (
     "This Kassa server cannot store webhook secrets: its operator has not set "
     "KASSA_SECRET_KEY (see docs/operations.md)."
@@ -200,7 +208,7 @@ async def webhook_page(endpoint_id: str) -> Response:
     endpoint = await _own_endpoint(endpoint_id)
     if endpoint is None:
         return await _not_found()
-    return await _endpoint_page(endpoint)
+    return await _endpoint_page(endpoint, notice=NOTICES.get(request.args.get("done", ""), ""))
 
 
 @webhooks.post("/webhooks/<endpoint_id>/disable")
@@ -226,12 +234,7 @@ async def _set_status(endpoint_id: str, status: WebhookEndpointStatus) -> Respon
         status=status,
         disabled_reason="Disabled in the dashboard.",
     )
-    notice = (
-        "Enabled: it is sent the events it subscribes to."
-        if status == WebhookEndpointStatus.ENABLED
-        else "Disabled: it is sent nothing until you enable it again."
-    )
-    return await _endpoint_page(endpoint, notice=notice)
+    return redirect_to(f"/dashboard/webhooks/{endpoint.id}?done={status}")
 
 
 @webhooks.post("/webhooks/<endpoint_id>/rotate")
@@ -262,10 +265,7 @@ async def test_webhook(endpoint_id: str) -> Response:
     if endpoint is None:
         return await _not_found()
     try:
-        event = await send_test_event(endpoint, actor=_actor())
+        await send_test_event(endpoint, actor=_actor())
     except EndpointRefused as refused:
         return await _endpoint_page(endpoint, 400, error=refused.message)
-    return await _endpoint_page(
-        endpoint,
-        notice=f"Test event {event.id} is on its way; reload to see its delivery below.",
-    )
+    return redirect_to(f"/dashboard/webhooks/{endpoint.id}?done=tested")
