@@ -102,9 +102,8 @@ async def _count_failure(user: User, ip: str) -> SignIn:
     async with in_transaction() as conn:
         # Counted in the database: concurrent guesses cannot share one count.
         await User.filter(id=user.id).using_db(conn).update(failed_signins=F("failed_signins") + 1)
-        failures = (
-            await User.filter(id=user.id).using_db(conn).values_list("failed_signins", flat=True)
-        )[0]
+        counted = await User.filter(id=user.id).using_db(conn).only("failed_signins").get()
+        failures = counted.failed_signins
         wait = lock_seconds(failures)
         if wait:
             await (
@@ -264,8 +263,8 @@ async def enable_totp(user: User, secret: str, code: str, settings: Settings) ->
 
 
 async def disable_totp(user: User) -> None:
-    user.totp_secret_sealed = None
-    user.recovery_code_hashes = []
-    user.updated_at = utcnow()
-    await user.save(update_fields=["totp_secret_sealed", "recovery_code_hashes", "updated_at"])
+    await User.filter(id=user.id).update(
+        totp_secret_sealed=None, recovery_code_hashes=[], updated_at=utcnow()
+    )
+    await user.refresh_from_db()
     await audit(user.merchant_id, user_actor(user.id), "user.totp_disabled", object_id=user.id)

@@ -80,7 +80,7 @@ async def reset_password(email: str, password: str, actor: str) -> User:
     """A new password; the user is signed out everywhere and any lockout is lifted."""
     password_hash = _hashed(password)
     async with in_transaction() as conn:
-        user = await User.get_or_none(email=normalize_email(email)).using_db(conn)
+        user = await User.filter(email=normalize_email(email)).using_db(conn).first()
         if user is None:
             raise UserError(f"no user with e-mail {email}")
         user.password_hash = password_hash
