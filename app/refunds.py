@@ -56,7 +56,7 @@ log = logging.getLogger("kassa.refunds")
 CLAIM_TOKEN_CHARS = 32  # 190 random bits: the claim link is the shopper's only capability
 # Blocks the watcher looks at for one refund per poll (in `max_scan_range` chunks), so a
 # refund whose address was given long ago catches up over a few polls, never one long one.
-MAX_BLOCKS_PER_POLL = 20_000
+MAX_BLOCKS_PER_POLL = 2_000
 SMTP_TIMEOUT_SECONDS = 20.0
 # Refunds that still count against what a payment can refund.
 _OUTSTANDING = (RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
@@ -341,7 +341,8 @@ async def recognise_refunds(
 
     Blocks after each refund's `watch_from_block` up to `processed_head` (the watcher's
     cursor) are looked at; `watch_from_block` moves forward as blocks are searched (staying
-    `reorg_window` blocks behind, and behind any transfer seen but not yet final).
+    the payment's confirmations behind, or `reorg_window` for finalized-tag policies, and
+    behind any transfer seen but not yet final).
     """
     scan = RefundScan()
     if not isinstance(network, RefundNetwork):
@@ -371,7 +372,11 @@ async def recognise_refunds(
         enough = [t for t in transfers if t.amount >= refund.amount_base_units]
         if enough:
             scan.seen.append(refund.id)
-        await _advance(refund, scanned_to, enough, reorg_window)
+        # Blocks deeper than the payment's finality are not searched again: a reorg that deep
+        # is one the watcher halts on anyway. The finalized tag has no depth: the window.
+        tag = finality.require_finalized_tag or finality.finalized_tag_only
+        keep_back = reorg_window if tag else max(1, payment.min_confirmations)
+        await _advance(refund, scanned_to, enough, keep_back)
     return scan
 
 
@@ -417,12 +422,13 @@ def _final_transfer(
 
 
 async def _advance(
-    refund: Refund, scanned_to: int, seen: Sequence[ChainTransfer], reorg_window: int
+    refund: Refund, scanned_to: int, seen: Sequence[ChainTransfer], keep_back: int
 ) -> None:
     """Move `watch_from_block` (the last block that needs no more looking at) over blocks
-    searched, staying behind reorgs and transfers not final yet (looked at again next round)."""
+    searched, `keep_back` blocks behind them and behind transfers not final yet (those are
+    looked at again next round)."""
     done = refund.watch_from_block or 0
-    target = scanned_to - reorg_window
+    target = scanned_to - keep_back
     if seen:
         target = min(target, min(t.block_number for t in seen) - 1)
     if target > done:

@@ -312,7 +312,7 @@ async def test_a_transfer_that_differs_credits_nothing(
 async def test_a_refund_on_a_non_evm_chain(client: Client, toy_registry: Registry) -> None:
     """Refunds are chain-neutral too: the claim page takes a base58 address (case kept), the
     merchant's plain transfer is found by the network and marks the refund succeeded."""
-    from app.networks import RefundNetwork
+    from app.networks import RefundNetwork, RpcError
 
     network = toy_registry.networks[TOY]
     assert isinstance(network, ToyNetwork) and isinstance(network, RefundNetwork)
@@ -365,6 +365,15 @@ async def test_a_refund_on_a_non_evm_chain(client: Client, toy_registry: Registr
     network.chain.mine(1)
     assert (await watcher.poll_once()).refunded == []  # one confirmation of three
     network.chain.mine(2)
+
+    # A node that cannot answer for refunds delays them, and nothing else.
+    async def unreachable(*args: object) -> list[object]:
+        raise RpcError("toychain: no answer")
+
+    network.find_transfers = unreachable  # type: ignore[method-assign,assignment]
+    step = await watcher.poll_once()
+    assert step.refunded == [] and not step.retry and not step.halted
+    del network.find_transfers
     assert len((await watcher.poll_once()).refunded) == 1
     done = await (await client.get(f"/v1/refunds/{refund['id']}", headers=shop.auth())).get_json()
     assert done["status"] == "succeeded" and done["address"] == shopper
