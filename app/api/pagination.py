@@ -82,7 +82,10 @@ async def paginate(
     # first); a page before it looks the other way.
     beyond = "lt" if newest_first != backwards else "gt"
     if cursor_id:
-        cursor = await scoped.filter(pk=cursor_id).first()
+        # An id longer than the column names nothing (and Tortoise refuses to compare it).
+        id_width = getattr(scoped.model._meta.pk, "max_length", None)
+        too_long = id_width is not None and len(cursor_id) > id_width
+        cursor = None if too_long else await scoped.filter(pk=cursor_id).first()
         if cursor is None:
             param = "ending_before" if backwards else "starting_after"
             raise invalid_request("resource_missing", f"No such object: '{cursor_id}'", param)

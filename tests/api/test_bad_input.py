@@ -123,3 +123,15 @@ async def test_created_bound_at_the_last_second_of_year_9999(
         f"/v1/events?created[{bound}]=253402300799", headers=merchant.auth()
     )
     assert response.status_code == 200, await response.get_json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/checkout/sessions", "/v1/payments", "/v1/events", "/v1/webhook_endpoints"],
+)
+async def test_a_cursor_longer_than_any_id_is_a_400_not_a_500(
+    client, merchant: MerchantKeys, path: str
+) -> None:
+    for param in ("starting_after", "ending_before"):
+        response = await client.get(f"{path}?{param}={'x' * 60}", headers=merchant.auth())
+        await assert_error(response, 400, "invalid_request_error", "resource_missing", param)
