@@ -59,7 +59,10 @@ async def network_status(
     head, checks = await asyncio.gather(
         _head(network, seconds), network_health(network, registry, seconds, operator)
     )
-    halted = bool(cursor and cursor.halted)
+    halted = cursor is not None and cursor.halted
+    halt_reason = None
+    if cursor is not None and cursor.halted:
+        halt_reason = cursor.halt_reason if operator else HALTED_FOR_API
     lag_blocks = lag_seconds = None
     if head is not None and cursor is not None:
         lag_blocks = max(0, head.number - cursor.block_number)
@@ -74,7 +77,7 @@ async def network_status(
         lag_blocks=lag_blocks,
         lag_seconds=lag_seconds,
         halted=halted,
-        halt_reason=(cursor.halt_reason if operator else HALTED_FOR_API) if halted else None,
+        halt_reason=halt_reason,
         cursor_updated_at=cursor.updated_at if cursor is not None else None,
         warnings=recent_warnings(cursor) if operator else [],
         checks=checks,
