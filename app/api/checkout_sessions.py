@@ -38,6 +38,7 @@ from app.models import CheckoutSession, LineItem, Merchant, new_id
 from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.payments import PaymentRefused, check_session_currency, check_session_options
+from app.search import SessionFilters
 from app.sessions import payment_in_flight
 from app.states import ConcurrentTransition, EventType, SessionStatus, transition, utcnow
 
@@ -348,9 +349,9 @@ async def retrieve_checkout_session(session_id: str) -> Response:
 async def list_checkout_sessions() -> Response:
     caller = await authenticate()
     params = validate(CheckoutSessionListParams, query_params())
-    query = CheckoutSession.filter(merchant_id=caller.merchant_id, livemode=caller.livemode)
-    if params.status is not None:
-        query = query.filter(status=params.status)
+    query = SessionFilters(status=params.status).apply(
+        CheckoutSession.all(), merchant_id=caller.merchant_id, livemode=caller.livemode
+    )
     if wants_csv():
         check_no_page_params(params)
         rows = sessions_csv(

@@ -25,6 +25,7 @@ from app.models import CheckoutSession, Payment
 from app.objects import payment_object
 from app.payments import PaymentRefused, create_payment
 from app.ratelimit import retry_after
+from app.search import PaymentFilters
 
 blueprint = Blueprint("payments", __name__)
 
@@ -97,13 +98,11 @@ async def list_payments() -> Response:
     await authenticate()
     params = validate(PaymentListParams, query_params())
     caller = current_caller()
-    query = Payment.filter(merchant_id=caller.merchant_id, livemode=caller.livemode)
-    if params.status is not None:
-        query = query.filter(status=params.status)
+    # The API's filters mean what the dashboard's do (app.search), plus a session's payments.
+    filters = PaymentFilters(status=params.status, network=params.network)
+    query = filters.apply(Payment.all(), merchant_id=caller.merchant_id, livemode=caller.livemode)
     if params.checkout_session is not None:
         query = query.filter(session_id=params.checkout_session)
-    if params.network is not None:
-        query = query.filter(network=params.network)
     if wants_csv():
         check_no_page_params(params)
         rows = payments_csv(
