@@ -1,6 +1,6 @@
 """The filters and search the dashboard's lists, the CSV exports and the API share.
 
-One definition of what "payments on polygon in USDC last week matching 'order-42'" means:
+One definition of what "payments on one network in one token last week matching 'order-42'" means:
 `PaymentFilters` / `SessionFilters` are parsed from a query string (`parse`) and applied to a
 Tortoise queryset for exactly one merchant and one mode (`apply`, both arguments required).
 
@@ -77,7 +77,7 @@ class _Filters:
             )
         network = values["network"]
         if network is not None and not _NETWORK_KEY.match(network):
-            raise FilterError("network", f"{network!r} is not a network key such as 'ethereum'.")
+            raise FilterError("network", f"{network!r} is not a network key.")
         token = values["token"]
         if token is not None and not _TOKEN_SYMBOL.match(token):
             raise FilterError("token", f"{token!r} is not a token symbol such as 'USDC'.")
