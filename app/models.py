@@ -563,4 +563,8 @@ class Refund(Model):
 
     class Meta:
         table = "refunds"
-        indexes = (("merchant_id", "livemode", "created_at"), ("network", "status"))
+        indexes = (
+            ("merchant_id", "livemode", "created_at"),
+            ("network", "status"),
+            ("payment_id",),  # a payment's refunds: what is left to refund, exports
+        )
