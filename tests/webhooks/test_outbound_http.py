@@ -29,6 +29,13 @@ ARCHITECTURE_EVENT_TYPES = {
     "payment.underpaid",
     "payment.overpaid",
     "payment.unexpected_token",
+    # Issue 14: refunds, the payout-address tripwire and the endpoint test event.
+    "refund.created",
+    "refund.address_provided",
+    "refund.succeeded",
+    "refund.canceled",
+    "merchant.payout_address.updated",
+    "webhook_endpoint.test",
 }
 
 
@@ -88,7 +95,8 @@ def test_event_types_are_the_architecture_vocabulary() -> None:
         ("checkout.session.*", True),
         ("checkout.*", True),
         ("payment.refunded", False),
-        ("refund.*", False),
+        ("refund.*", True),
+        ("payout.*", False),
         ("payment", False),
     ],
 )
