@@ -374,7 +374,7 @@ def _check_event_pattern(value: str) -> str:
     if not event_type_pattern_valid(value):
         raise PydanticCustomError(
             "event_type_invalid",
-            "Unknown event type {value!r}: use '*', an event type such as 'payment.confirmed', "
+            "Unknown event type '{value}': use '*', an event type such as 'payment.confirmed', "
             "or a prefix wildcard such as 'payment.*'.",
             {"value": value},
         )

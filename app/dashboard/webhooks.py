@@ -138,13 +138,14 @@ async def create_webhook() -> Response:
 
 
 def _form_message(error: ValidationError) -> str:
-    """The API's message for the first problem, with the form's names for its fields."""
-    message = from_validation_error(error).message
-    for param, label in (("enabled_events", "Events"), ("url", "URL")):
-        message = message.replace(f"{param}: ", f"{label}: ").replace(f"param: {param}", label)
-    if "Missing required param: enabled_events" in message or "at least 1 item" in message:
+    """The API's message for the first problem, named by the form's labels."""
+    problem = from_validation_error(error)
+    if problem.param == "enabled_events" or problem.code == "parameter_missing":
         return "Choose at least one event type (or all events)."
-    return message
+    message = problem.message.split(": ", 1)[-1] if problem.param else problem.message
+    labels = {"url": "Endpoint URL", "description": "Description", "enabled_events": "Events"}
+    label = labels.get((problem.param or "").split("[")[0], "")
+    return f"{label}: {message}" if label else message
 
 
 # ----------------------------------------------------------------------------- one endpoint
