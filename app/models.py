@@ -556,13 +556,18 @@ class Refund(Model):
     from_address = fields.CharField(max_length=OPAQUE_ID_LENGTH)
     # The chain height when the address was given: the watcher looks for the transfer after it.
     watch_from_block = fields.BigIntField(null=True)
+    # The merchant's transfer that pays it: set when first seen (still pending until it is
+    # final, so a cancel cannot race it), and unique per network, so one transfer never pays
+    # two refunds.
     tx_hash = fields.CharField(max_length=OPAQUE_ID_LENGTH, null=True)
+    tx_position = fields.IntField(null=True)  # log index or position in the transaction
     block_number = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(db_index=True)
     updated_at = fields.DatetimeField()
 
     class Meta:
         table = "refunds"
+        unique_together = (("network", "tx_hash", "tx_position"),)
         indexes = (
             ("merchant_id", "livemode", "created_at"),
             ("network", "status"),
