@@ -217,16 +217,6 @@ def _webhook_paths() -> dict[str, Any]:
                 },
             },
         },
-        "/v1/webhook_endpoints/{endpoint_id}/test": {
-            "post": {
-                "operationId": "TestWebhookEndpoint",
-                "parameters": [endpoint_id, _IDEMPOTENCY_HEADER],
-                "responses": {
-                    "200": _json(EventObject, "The webhook_endpoint.test event owed to it"),
-                    **_ERRORS,
-                },
-            },
-        },
         "/v1/webhook_endpoints/{endpoint_id}/deliveries": {
             "get": {
                 "operationId": "ListWebhookDeliveries",

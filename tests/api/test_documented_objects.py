@@ -359,11 +359,6 @@ def test_every_event_type_is_documented_with_its_data_keys() -> None:
         keys = "`object`, `payment`, `checkout_session`"
         if event_type.startswith("checkout.session."):
             keys = "`object`, `checkout_session`"
-        elif event_type in (
-            EventType.MERCHANT_PAYOUT_ADDRESS_UPDATED,
-            EventType.WEBHOOK_ENDPOINT_TEST,
-        ):
-            keys = "`object`"
         elif event_type.startswith("refund."):
             keys = "`object`, `refund`"
         elif event_type in (
