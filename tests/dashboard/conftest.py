@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +11,13 @@ from quart import Quart
 
 from app.dashboard.users import Role, create_user
 from app.models import RateLimit, User, random_base62
+from tests.checkout.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    DevServer,
+    start_kassa_dev,
+)
 from tests.conftest import MerchantKeys
 
 PASSWORD = "correct horse battery staple"
@@ -87,3 +94,40 @@ def signed_in(app: Quart, make_user: MakeUser) -> SignedInClient:
         return client
 
     return make
+
+
+# ----------------------------------------------------------------------------- browser tests
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    """`kassa dev` (a devnet, a demo merchant and its dashboard owner) for one test module."""
+    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    async with playwright_api.async_playwright() as p:
+        chromium = await p.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A desktop-sized page in a fresh context; the test fails if the page broke its CSP."""
+    context = await browser.new_context(viewport=DESKTOP)
+    page = await context.new_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    yield page
+    await context.close()
+    assert violations == []

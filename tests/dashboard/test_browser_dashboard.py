@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,15 +15,13 @@ import pytest
 
 from tests.checkout.browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     MOBILE,
-    SCREENSHOTS,
     DevServer,
     MerchantSite,
-    start_kassa_dev,
     start_merchant_site,
 )
+from tests.dashboard.browser import shot, sign_in_as_owner
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,13 +30,6 @@ pytestmark = [
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev-dashboard"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -54,16 +45,6 @@ def shop(dev: DevServer) -> Iterator[MerchantSite]:
     yield site
     if site.server is not None:
         site.server.shutdown()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
 
 
 def rpc(dev: DevServer, method: str, params: list[Any]) -> Any:
@@ -114,19 +95,6 @@ def wait_until(check: Any, what: str, timeout: float = 30) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
-
-
-async def sign_in(page: Any, dev: DevServer) -> None:
-    await page.goto(dev.info["dashboard_url"])
-    await page.get_by_label("Email").fill(dev.info["dashboard_email"])
-    await page.get_by_label("Password").fill(dev.info["dashboard_password"])
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-
-
 async def test_find_a_session_see_its_delivery_and_resend_it(
     dev: DevServer, shop: MerchantSite, browser: Any
 ) -> None:
@@ -147,8 +115,8 @@ async def test_find_a_session_see_its_delivery_and_resend_it(
     try:
         page = await context.new_page()
         page.on("console", lambda message: console.append(message.text))
-        await sign_in(page, dev)
-        await shot(page, "overview-desktop")
+        await sign_in_as_owner(page, dev)
+        await shot(page, "dashboard-overview-desktop")
 
         await (
             page.get_by_role("navigation", name="Dashboard")
@@ -160,7 +128,7 @@ async def test_find_a_session_see_its_delivery_and_resend_it(
         results = page.get_by_role("table")
         await expect(results.get_by_role("row")).to_have_count(2)  # the header and one session
         await expect(results).to_contain_text(reference)
-        await shot(page, "sessions-desktop")
+        await shot(page, "dashboard-sessions-desktop")
         await results.get_by_role("link", name=session["id"]).click()
 
         await expect(
@@ -175,7 +143,7 @@ async def test_find_a_session_see_its_delivery_and_resend_it(
         row = deliveries.get_by_role("row").filter(has_text="checkout.session.completed")
         await expect(row).to_contain_text(f"{shop.origin}/webhooks")
         await expect(row).to_contain_text("204")
-        await shot(page, "session-desktop")
+        await shot(page, "dashboard-session-desktop")
 
         await row.get_by_role("button", name="Resend").click()
         await expect(page.get_by_role("status")).to_contain_text("Resend scheduled")
@@ -196,14 +164,14 @@ async def test_find_a_session_see_its_delivery_and_resend_it(
 
         await payments.get_by_role("link", name=payment["id"]).click()
         await expect(page.get_by_role("heading", name=f"Payment {payment['id']}")).to_be_visible()
-        await shot(page, "payment-desktop")
+        await shot(page, "dashboard-payment-desktop")
         await (
             page.get_by_role("navigation", name="Dashboard")
             .get_by_role("link", name="Payments")
             .click()
         )
         await expect(page.get_by_role("heading", name="Payments")).to_be_visible()
-        await shot(page, "payments-desktop")
+        await shot(page, "dashboard-payments-desktop")
         assert [text for text in console if "Content Security Policy" in text] == []
     finally:
         await context.close()
@@ -219,7 +187,7 @@ async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, bro
     context = await browser.new_context(viewport=MOBILE)
     try:
         page = await context.new_page()
-        await sign_in(page, dev)
+        await sign_in_as_owner(page, dev)
         for path, name in (
             ("/dashboard/", "overview"),
             ("/dashboard/sessions", "sessions"),
@@ -228,7 +196,7 @@ async def test_pages_fit_a_360_px_screen(dev: DevServer, shop: MerchantSite, bro
             (f"/dashboard/payments/{payment['id']}", "payment"),
         ):
             await page.goto(dev.origin + path)
-            await shot(page, f"{name}-360")
+            await shot(page, f"dashboard-{name}-360")
             # The page itself does not scroll sideways (wide tables scroll inside their card).
             assert await page.evaluate(
                 "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -245,7 +213,7 @@ async def test_search_and_pages_work_without_javascript(
     context = await browser.new_context(viewport=DESKTOP, java_script_enabled=False)
     try:
         page = await context.new_page()
-        await sign_in(page, dev)
+        await sign_in_as_owner(page, dev)
         await page.goto(dev.origin + "/dashboard/sessions")
         await page.get_by_label("Search").fill(reference)
         await page.get_by_role("button", name="Apply").click()

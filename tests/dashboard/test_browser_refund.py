@@ -7,7 +7,7 @@ the transfer and a real loopback webhook receiver gets `refund.succeeded`."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,17 +17,14 @@ from standardwebhooks import Webhook
 
 from tests.checkout.browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     MOBILE,
-    SCREENSHOTS,
     DevServer,
     MerchantSite,
     add_test_wallet,
-    start_kassa_dev,
     start_merchant_site,
 )
-from tests.dashboard.browser import sign_in
+from tests.dashboard.browser import shot, sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,13 +33,6 @@ pytestmark = [
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -59,16 +49,6 @@ def shop(dev: DevServer) -> Iterator[MerchantSite]:
         site.server.shutdown()
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
 def anvil_accounts(dev: DevServer) -> list[str]:
     body = httpx.post(
         dev.info["rpc_url"], json={"jsonrpc": "2.0", "id": 1, "method": "eth_accounts"}
@@ -82,11 +62,6 @@ def balance(dev: DevServer, account: str) -> int:
         json={"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": [account, "latest"]},
     ).json()
     return int(body["result"], 16)
-
-
-async def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 class Csp:

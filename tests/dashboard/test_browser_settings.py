@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -14,49 +13,14 @@ import pytest
 
 from app.keys import KEY_CACHE_SECONDS
 from tests.checkout.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     MOBILE,
-    SCREENSHOTS,
     DevServer,
-    start_kassa_dev,
 )
-from tests.dashboard.browser import PASSWORD, create_dev_user, sign_in
+from tests.dashboard.browser import PASSWORD, create_dev_user, shot, sign_in
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def page(browser: Any) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    yield page
-    await context.close()
-    assert violations == []
 
 
 def _origin(dev: DevServer) -> str:
@@ -127,11 +91,6 @@ async def test_a_viewer_cannot_change_payout_addresses(dev: DevServer, page: Any
     assert "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" not in await page.content()
 
 
-async def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"dashboard-{name}.png"), full_page=True)
-
-
 SETTINGS_PAGES = ("webhooks", "keys", "payouts", "networks", "audit")
 
 
@@ -155,7 +114,7 @@ async def test_webhook_endpoint_and_settings_pages(dev: DevServer, browser: Any)
                 await page.get_by_role("button", name="Add endpoint").click()
                 await expect(page.get_by_text("Signing secret — shown once.")).to_be_visible()
                 assert (await page.locator(".secret code").inner_text()).startswith("whsec_")
-                await _shot(page, "webhooks-desktop")
+                await shot(page, "dashboard-webhooks-desktop")
                 await page.get_by_role("link", name="http://127.0.0.1:9/kassa/hooks").first.click()
                 await page.get_by_role("button", name="Send test event").click()
                 await expect(page.get_by_role("status")).to_contain_text(
@@ -167,11 +126,14 @@ async def test_webhook_endpoint_and_settings_pages(dev: DevServer, browser: Any)
                     if await page.get_by_text("#1 ·").count():
                         break
                     await asyncio.sleep(0.2)
-                await _shot(page, "webhook-desktop")
+                await shot(page, "dashboard-webhook-desktop")
+                await page.set_viewport_size(MOBILE)
+                await shot(page, "dashboard-webhook-360")
+                await page.set_viewport_size(DESKTOP)
             for name in SETTINGS_PAGES:
                 await page.goto(f"{origin}/dashboard/{name}")
                 await expect(page.get_by_role("heading", level=1)).to_be_visible()
-                await _shot(page, f"{name}-{suffix}")
+                await shot(page, f"dashboard-{name}-{suffix}")
                 # The page itself does not scroll sideways (wide tables scroll in their card).
                 assert await page.evaluate(
                     "document.documentElement.scrollWidth <= document.documentElement.clientWidth"

@@ -2,82 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from app.dashboard import totp
 from tests.checkout.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    DESKTOP,
-    MOBILE,
-    SCREENSHOTS,
     DevServer,
-    start_kassa_dev,
 )
-from tests.dashboard.browser import PASSWORD, create_dev_user, sign_in
+from tests.dashboard.browser import PASSWORD, create_dev_user, shots, sign_in
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    server = start_kassa_dev(tmp_path_factory.mktemp("kassa-dev"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        chromium = await p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
-@pytest.fixture
-async def page(browser: Any) -> AsyncIterator[Any]:
-    context = await browser.new_context(viewport=DESKTOP)
-    page = await context.new_page()
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
-    )
-    yield page
-    await context.close()
-    assert violations == []
-
-
-async def shots(page: Any, name: str) -> None:
-    """The page at desktop width and on a 360 px phone, for docs/dashboard.md."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for suffix, viewport in (("desktop", DESKTOP), ("360", MOBILE)):
-        await page.set_viewport_size(viewport)
-        await page.screenshot(
-            path=str(SCREENSHOTS / f"dashboard-{name}-{suffix}.png"), full_page=True
-        )
-        # Nothing is wider than the phone's screen.
-        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
-    await page.set_viewport_size(DESKTOP)
 
 
 async def test_five_wrong_passwords_bring_a_backoff(dev: DevServer, page: Any) -> None:
     create_dev_user(dev, "clumsy@shop.example", "viewer")
     origin = dev.info["dashboard_url"].removesuffix("/dashboard/")
     await page.goto(f"{origin}/dashboard/sign-in")
-    await shots(page, "sign-in")
+    await shots(page, "dashboard-sign-in")
     for attempt in range(1, 5):
         await sign_in(page, origin, "clumsy@shop.example", f"wrong password {attempt}")
         await expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
     await sign_in(page, origin, "clumsy@shop.example", "wrong password 5")
     await expect(page.get_by_role("alert")).to_contain_text("locked for 30 s")
-    await shots(page, "sign-in-locked")
+    await shots(page, "dashboard-sign-in-locked")
     # The right password now waits too.
     await sign_in(page, origin, "clumsy@shop.example", PASSWORD)
     await expect(page.get_by_role("alert")).to_contain_text("Too many wrong passwords")
@@ -93,7 +42,7 @@ async def test_totp_sign_in(dev: DevServer, page: Any) -> None:
     await page.get_by_role("link", name="Account").click()
     qr = page.get_by_role("img", name="QR code of the setup key")
     assert await qr.evaluate("image => image.complete && image.naturalWidth > 0")
-    await shots(page, "account")
+    await shots(page, "dashboard-account")
     secret = await page.locator("#totp-secret").inner_text()
     await page.get_by_label("Code from the app").fill(totp.code_at(secret, totp.current_step()))
     await page.get_by_role("button", name="Turn on two-factor sign-in").click()
@@ -105,7 +54,7 @@ async def test_totp_sign_in(dev: DevServer, page: Any) -> None:
     await page.get_by_label("Authentication code").fill("123456")
     await page.get_by_role("button", name="Verify").click()
     await expect(page.get_by_role("alert")).to_contain_text("That code is not right")
-    await shots(page, "sign-in-code")
+    await shots(page, "dashboard-sign-in-code")
     # The setup spent this step's code: the next one is what the app shows 30 s later.
     await page.get_by_label("Authentication code").fill(
         totp.code_at(secret, totp.current_step() + 1)
