@@ -292,7 +292,12 @@ def _moment(text: str | None, param: str) -> dt.date | None:
         ) from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # in UTC it falls before year 1 or after year 9999
+        raise FilterError(
+            param, f"{text!r} is outside the years 0001 to 9999 once converted to UTC."
+        ) from None
 
 
 def _lower_bound(moment: dt.date) -> dt.datetime:

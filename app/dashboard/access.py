@@ -17,7 +17,7 @@ from app.dashboard.web import (
     client_ip,
     current,
     dashboard_blueprint,
-    password_confirmed,
+    password_refusal,
     redirect_to,
     render,
     requires,
@@ -169,6 +169,13 @@ async def account() -> Response:
 @access.post("/account/totp")
 @requires(Role.VIEWER)
 async def turn_on_totp() -> Response:
+    if signed_in().user.totp_secret_sealed is not None:
+        # Replacing the secret and recovery codes takes the password: turn it off first.
+        return await _account_page(
+            409,
+            disable_error="Two-factor sign-in is already on: to set it up again, "
+            "turn it off first (below, with your password).",
+        )
     form = await request.form
     secret = form.get("secret", "")
     try:
@@ -191,7 +198,8 @@ async def turn_on_totp() -> Response:
 @access.post("/account/totp/disable")
 @requires(Role.VIEWER)
 async def turn_off_totp() -> Response:
-    if not await password_confirmed((await request.form).get("password", "")):
-        return await _account_page(400, disable_error="Wrong password; two-factor stays on.")
+    refusal = await password_refusal((await request.form).get("password", ""))
+    if refusal is not None:
+        return await _account_page(400, disable_error=f"{refusal} Two-factor stays on.")
     await signins.disable_totp(signed_in().user)
     return await _account_page(notice="Two-factor sign-in is off.")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from quart import Response, current_app, request
+from quart import Response, request
 from tortoise.exceptions import ValidationError as FieldValueRefused
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -22,13 +22,17 @@ from app.api.errors import ApiError
 from app.api.pagination import paginate
 from app.api.schemas import CursorParams
 from app.audit import audit
+from app.dashboard.formatting import fiat
 from app.dashboard.history import explorer_link, load_history, network_name
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    id_fits,
     is_htmx,
+    owned,
     redirect_to,
+    registry,
     render,
     requires,
     safe_next,
@@ -36,8 +40,6 @@ from app.dashboard.web import (
 )
 from app.line_items import page_lines
 from app.models import CheckoutSession, Event, Payment, Refund, WebhookDelivery
-from app.money import FiatAmount, base_units_to_decimal
-from app.networks import Registry
 from app.search import FilterError, PaymentFilters, SessionFilters
 from app.states import PaymentStatus, SessionStatus, WebhookEndpointStatus, utcnow
 from app.webhooks.outbox import schedule_redelivery
@@ -47,33 +49,11 @@ activity = dashboard_blueprint("dashboard_activity")
 PAGE_SIZE = 25
 
 
-def registry() -> Registry | None:
-    value: Registry | None = current_app.config.get("KASSA_REGISTRY")
-    return value
-
-
-def fiat(cents: int, currency: str) -> str:
-    """ "12.34 EUR"."""
-    return f"{FiatAmount(cents, currency).decimal_string()} {currency.upper()}"
-
-
-def crypto(payment: Payment | Refund) -> str:
-    """ "12.5 USDC" (exact)."""
-    return token_amount(payment.amount_base_units, payment)
-
-
-def token_amount(units: int, payment: Payment | Refund) -> str:
-    """`units` of the payment's token, exactly: "12.5 USDC"."""
-    return f"{base_units_to_decimal(units, payment.decimals)} {payment.crypto_currency}"
-
-
 def _filter_choices(livemode: bool) -> dict[str, list[str]]:
     """Networks and tokens of the mode, for the filter form's selects."""
     known = registry()
-    networks = sorted(n.key for n in known.networks_for_mode(livemode)) if known else []
-    tokens = sorted(
-        {t.symbol.upper() for key in networks for t in (known.tokens_of(key) if known else [])}
-    )
+    networks = sorted(n.key for n in known.networks_for_mode(livemode))
+    tokens = sorted({t.symbol.upper() for key in networks for t in known.tokens_of(key)})
     return {"networks": networks, "tokens": tokens}
 
 
@@ -147,8 +127,6 @@ async def _list_page(
         "choices": _filter_choices(signed.livemode),
         "export_url": f"/dashboard/exports/{kind}.csv"
         + (f"?{urlencode(filters.as_params())}" if filters.active else ""),
-        "fiat": fiat,
-        "crypto": crypto,
     }
     if is_htmx() and request.headers.get("HX-Target") == "results":
         return await render(f"dashboard/_{kind}_table.html", status=status, **context)
@@ -180,12 +158,6 @@ async def payments_list() -> Response:
     )
 
 
-def fits_id(model: type[Model], text: str) -> bool:
-    """Whether `text` could be one of `model`'s ids (Tortoise refuses longer filter values)."""
-    max_length: int = model._meta.fields_map["id"].max_length  # type: ignore[attr-defined]
-    return 0 < len(text) <= max_length
-
-
 async def _not_found(what: str) -> Response:
     mode = "live" if signed_in().livemode else "test"
     return await error_page(
@@ -198,13 +170,7 @@ async def _not_found(what: str) -> Response:
 @requires(Role.VIEWER)
 async def session_page(session_id: str) -> Response:
     signed = signed_in()
-    session = (
-        await CheckoutSession.filter(
-            id=session_id, merchant_id=signed.merchant_id, livemode=signed.livemode
-        ).first()
-        if fits_id(CheckoutSession, session_id)
-        else None
-    )
+    session = await owned(CheckoutSession, session_id)
     if session is None:
         return await _not_found("checkout session")
     payments = (
@@ -231,8 +197,6 @@ async def session_page(session_id: str) -> Response:
         history=history,
         network_name=lambda key: network_name(known, key),
         explorer=lambda p: explorer_link(known, p.network, p.tx_hash),
-        fiat=fiat,
-        crypto=crypto,
         resent=request.args.get("resent", ""),
         may_resend=signed.may(Role.DEVELOPER),
         here=request.path,
@@ -243,13 +207,7 @@ async def session_page(session_id: str) -> Response:
 @requires(Role.VIEWER)
 async def payment_page(payment_id: str) -> Response:
     signed = signed_in()
-    payment = (
-        await Payment.filter(
-            id=payment_id, merchant_id=signed.merchant_id, livemode=signed.livemode
-        ).first()
-        if fits_id(Payment, payment_id)
-        else None
-    )
+    payment = await owned(Payment, payment_id)
     if payment is None:
         return await _not_found("payment")
     known = registry()
@@ -274,9 +232,6 @@ async def payment_page(payment_id: str) -> Response:
         history=history,
         network=network_name(known, payment.network),
         tx_url=explorer_link(known, payment.network, payment.tx_hash),
-        fiat=fiat,
-        crypto=crypto,
-        token_amount=token_amount,
         can_refund=payment.status == PaymentStatus.CONFIRMED and signed.may(Role.OWNER),
         Role=Role,
         resent=request.args.get("resent", ""),
@@ -300,7 +255,7 @@ async def resend_delivery(delivery_id: str) -> Response:
         )
         .select_related("endpoint")
         .first()
-        if fits_id(WebhookDelivery, delivery_id)
+        if id_fits(WebhookDelivery, delivery_id)
         else None
     )
     if delivery is None:

@@ -23,7 +23,8 @@ PAGE_SIZE = 50
 def _before() -> int | None:
     """The `before` cursor (an entry id); anything else starts from the newest."""
     value = request.args.get("before", "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    # isascii: "²" and other digits that int() refuses are str.isdigit() too.
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 async def _actor_names(entries: list[AuditLog], merchant_id: str) -> dict[str, str]:

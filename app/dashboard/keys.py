@@ -18,6 +18,7 @@ from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    owned,
     redirect_to,
     render,
     requires,
@@ -74,11 +75,7 @@ async def create_api_key() -> Response:
 @requires(Role.DEVELOPER)
 async def revoke_api_key(key_id: str) -> Response:
     signed = signed_in()
-    key = None
-    if len(key_id) <= 40 and key_id.isprintable():
-        key = await ApiKey.get_or_none(
-            id=key_id, merchant_id=signed.merchant_id, livemode=signed.livemode
-        )
+    key = await owned(ApiKey, key_id)
     if key is None:
         return await error_page(404, "No such API key in this mode.")
     async with in_transaction() as connection:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, current_app, request
+from quart import Response, request
 
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
     redirect_to,
+    registry,
     render,
     requires,
     signed_in,
@@ -29,14 +30,8 @@ from app.dashboard.web import (
 from app.doctor import API_SECONDS
 from app.models import Merchant
 from app.network_status import network_statuses, resume_watcher
-from app.networks import Registry
 
 networks = dashboard_blueprint("dashboard_networks")
-
-
-def _registry() -> Registry | None:
-    value: Registry | None = current_app.config.get("KASSA_REGISTRY")
-    return value
 
 
 async def is_operator() -> bool:
@@ -45,10 +40,9 @@ async def is_operator() -> bool:
 
 
 async def _networks_page(status: int = 200, **context: Any) -> Response:
-    registry = _registry()
     operator = await is_operator()
     # API_SECONDS: a slow node delays this page by at most that, and its check says so.
-    rows = await network_statuses(registry, API_SECONDS, operator) if registry is not None else []
+    rows = await network_statuses(registry(), API_SECONDS, operator)
     return await render(
         "dashboard/networks.html", status=status, networks=rows, operator=operator, **context
     )
@@ -58,9 +52,8 @@ async def _networks_page(status: int = 200, **context: Any) -> Response:
 @requires(Role.OWNER)
 async def networks_page() -> Response:
     resumed = request.args.get("resumed", "")
-    registry = _registry()
     notice = ""
-    if registry is not None and registry.network(resumed) is not None:
+    if registry().network(resumed) is not None:
         notice = f"Resumed the {resumed} watcher: it scans again from its cursor."
     return await _networks_page(notice=notice)
 
@@ -68,8 +61,7 @@ async def networks_page() -> Response:
 @networks.post("/networks/<network_key>/resume")
 @requires(Role.OWNER)
 async def resume_network(network_key: str) -> Response:
-    registry = _registry()
-    if registry is None or registry.network(network_key) is None:
+    if registry().network(network_key) is None:
         return await error_page(404, "No such network is enabled on this server.")
     if not await is_operator():
         return await error_page(

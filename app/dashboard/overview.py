@@ -22,6 +22,7 @@ from tortoise.expressions import Expression, ResolveContext, ResolveResult
 from tortoise.functions import Count, Sum
 
 from app.dashboard.charts import BarChart, bar_chart
+from app.dashboard.formatting import fiat
 from app.dashboard.users import Role
 from app.dashboard.web import dashboard_blueprint, render, requires, signed_in
 from app.models import CheckoutSession, Payment
@@ -138,10 +139,6 @@ async def daily_figures(merchant_id: str, livemode: bool, today: dt.date) -> Dai
     )
 
 
-def _money(minor_units: int, currency: str) -> str:
-    return f"{FiatAmount(minor_units, currency).decimal_string()} {currency}"
-
-
 def charts_of(figures: DailyFigures) -> list[BarChart]:
     days = figures.days
     charts = [
@@ -179,7 +176,7 @@ def charts_of(figures: DailyFigures) -> list[BarChart]:
                 f"Volume in {total.currency}",
                 days,
                 [Decimal(cents).scaleb(-exponent) for cents in per_day],
-                [_money(cents, total.currency) for cents in per_day],
+                [fiat(cents, total.currency) for cents in per_day],
             )
         )
     return charts
@@ -199,7 +196,6 @@ async def overview_page() -> Response:
         created=created,
         completed=completed,
         confirmed=figures.total(figures.payments_confirmed),
-        volume_totals=[_money(t.minor_units, t.currency) for t in figures.volume_totals()],
-        money=_money,
+        volume_totals=[fiat(t.minor_units, t.currency) for t in figures.volume_totals()],
         days=DAYS,
     )

@@ -10,29 +10,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, current_app, request
+from quart import Response, request
 
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
-    password_confirmed,
+    password_refusal,
     redirect_to,
+    registry,
     render,
     requires,
     signed_in,
 )
 from app.models import Merchant
-from app.networks import Network, Registry
+from app.networks import Network
 from app.payouts import PayoutRefused, set_payout_address
 
 payouts = dashboard_blueprint("dashboard_payouts")
 
 
 def _networks() -> list[Network]:
-    registry: Registry | None = current_app.config.get("KASSA_REGISTRY")
-    if registry is None:
-        return []
-    return sorted(registry.networks_for_mode(signed_in().livemode), key=lambda n: n.key)
+    return sorted(registry().networks_for_mode(signed_in().livemode), key=lambda n: n.key)
 
 
 async def _payouts_page(status: int = 200, **context: Any) -> Response:
@@ -75,9 +73,10 @@ async def change_payout_address() -> Response:
     if network is None:
         return await _payouts_page(400, error="Choose a network of this mode.", network_key=key)
     entered = {"network_key": key, "entered": address}
-    if not await password_confirmed(form.get("password", "")):
+    refusal = await password_refusal(form.get("password", ""))
+    if refusal is not None:
         return await _payouts_page(
-            400, error="Wrong password: the payout address is unchanged.", **entered
+            400, error=f"{refusal} The payout address is unchanged.", **entered
         )
     try:
         change = await set_payout_address(

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, current_app, request
+from quart import Response, request
 from tortoise.expressions import Q
 
+from app.dashboard.formatting import crypto, token_amount
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    owned,
     redirect_to,
+    registry,
     render,
     requires,
     settings,
     signed_in,
 )
 from app.models import Payment, Refund
-from app.money import MoneyError, base_units_to_decimal, decimal_to_base_units
-from app.networks import Network, RefundNetwork, Registry, current_registry
+from app.money import MoneyError, decimal_to_base_units
+from app.networks import Network, RefundNetwork
 from app.refunds import (
     RefundRefused,
     cancel_refund,
@@ -48,31 +51,6 @@ WALLET_MESSAGES = {
 }
 
 
-def _registry() -> Registry:
-    configured: Registry | None = current_app.config.get("KASSA_REGISTRY")
-    return configured or current_registry()
-
-
-def amount_text(refund: Refund | Payment, units: int | None = None) -> str:
-    """ "12.5 USDC", exactly."""
-    value = refund.amount_base_units if units is None else units
-    return f"{base_units_to_decimal(value, refund.decimals)} {refund.crypto_currency}"
-
-
-async def _own_refund(refund_id: str) -> Refund | None:
-    signed = signed_in()
-    return await Refund.filter(
-        id=refund_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
-    ).first()
-
-
-async def _own_payment(payment_id: str) -> Payment | None:
-    signed = signed_in()
-    return await Payment.filter(
-        id=payment_id[:64], merchant_id=signed.merchant_id, livemode=signed.livemode
-    ).first()
-
-
 # ----------------------------------------------------------------------------- list
 
 
@@ -86,11 +64,9 @@ async def refunds_list() -> Response:
         query = query.filter(status=status)
     else:
         status = ""
-    before = request.args.get("before", "")[:64]
+    before = request.args.get("before", "")
     if before:
-        cursor = await Refund.filter(
-            id=before, merchant_id=signed.merchant_id, livemode=signed.livemode
-        ).first()
+        cursor = await owned(Refund, before)  # another's, or no such refund: the newest
         if cursor is not None:
             query = query.filter(
                 Q(created_at__lt=cursor.created_at)
@@ -103,7 +79,6 @@ async def refunds_list() -> Response:
         more=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else "",
         status_filter=status,
         statuses=list(RefundStatus),
-        amount_text=amount_text,
     )
 
 
@@ -113,7 +88,7 @@ async def refunds_list() -> Response:
 @refunds.get("/refunds/<refund_id>")
 @requires(Role.VIEWER)
 async def refund_page(refund_id: str) -> Response:
-    refund = await _own_refund(refund_id)
+    refund = await owned(Refund, refund_id)
     if refund is None:
         return await error_page(404, "No such refund in this mode.")
     return await _refund_page(refund)
@@ -121,7 +96,7 @@ async def refund_page(refund_id: str) -> Response:
 
 async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Response:
     signed = signed_in()
-    known = _registry()
+    known = registry()
     network = known.network(refund.network)
     owner = signed.may(Role.OWNER)
     transfer = transfer_request(refund, known) if refund.status == RefundStatus.PENDING else None
@@ -135,7 +110,7 @@ async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Respo
         "dashboard/refund.html",
         status=status,
         refund=refund,
-        amount=amount_text(refund),
+        amount=crypto(refund),
         network=network,
         network_name=network.name if network is not None else refund.network,
         # The claim link lets whoever holds it choose where the money goes: owners only.
@@ -158,7 +133,7 @@ def _tx_url(network: Network | None, tx_hash: str | None) -> str:
 @refunds.post("/refunds/<refund_id>/cancel")
 @requires(Role.OWNER)
 async def refund_cancel(refund_id: str) -> Response:
-    refund = await _own_refund(refund_id)
+    refund = await owned(Refund, refund_id)
     if refund is None:
         return await error_page(404, "No such refund in this mode.")
     signed = signed_in()
@@ -176,7 +151,7 @@ async def refund_cancel(refund_id: str) -> Response:
 @refunds.get("/payments/<payment_id>/refunds")
 @requires(Role.OWNER)
 async def refund_form(payment_id: str) -> Response:
-    payment = await _own_payment(payment_id)
+    payment = await owned(Payment, payment_id)
     if payment is None:
         return await error_page(404, "No such payment in this mode.")
     return await _form_page(payment)
@@ -188,7 +163,7 @@ async def _form_page(payment: Payment, status: int = 200, **extra: Any) -> Respo
         "dashboard/refund_new.html",
         status=status,
         payment=payment,
-        left=amount_text(payment, max(0, left)),
+        left=token_amount(max(0, left), payment),
         refundable=payment.status == PaymentStatus.CONFIRMED and left > 0,
         **extra,
     )
@@ -197,7 +172,7 @@ async def _form_page(payment: Payment, status: int = 200, **extra: Any) -> Respo
 @refunds.post("/payments/<payment_id>/refunds")
 @requires(Role.OWNER)
 async def refund_create(payment_id: str) -> Response:
-    payment = await _own_payment(payment_id)
+    payment = await owned(Payment, payment_id)
     if payment is None:
         return await error_page(404, "No such payment in this mode.")
     form = await request.form
@@ -208,7 +183,7 @@ async def refund_create(payment_id: str) -> Response:
         amount = decimal_to_base_units(entered, payment.decimals) if entered else None
         refund = await create_refund(
             payment,
-            registry=_registry(),
+            registry=registry(),
             actor=signed.actor,
             amount=amount,
             reason=reason,

@@ -75,17 +75,13 @@ async def sign_in(email: str, password: str, ip: str) -> SignIn:
     except UserError:
         address = ""
     user = await User.get_or_none(email=address) if address else None
-    now = utcnow()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        return SignIn(SignInOutcome.LOCKED, wait_seconds=_seconds_until(user.locked_until, now))
-    # argon2 takes ~0.2 s of CPU: off the event loop. Unknown users cost the same.
-    right = await asyncio.to_thread(
-        verify_password, user.password_hash if user is not None else None, password
-    )
     if user is None:
+        # argon2 takes ~0.2 s of CPU: unknown users cost the same as known ones.
+        await asyncio.to_thread(verify_password, None, password)
         return SignIn(SignInOutcome.WRONG)
-    if not right:
-        return await _count_failure(user, ip)
+    checked = await _check_password(user, password, ip)
+    if checked is not None:
+        return checked
     changes: dict[str, object] = {"failed_signins": 0, "locked_until": None}
     if needs_rehash(user.password_hash):
         changes["password_hash"] = await asyncio.to_thread(hash_password, password)
@@ -98,7 +94,34 @@ async def sign_in(email: str, password: str, ip: str) -> SignIn:
     )
 
 
-async def _count_failure(user: User, ip: str) -> SignIn:
+async def _check_password(
+    user: User, password: str, ip: str, reentry: bool = False
+) -> SignIn | None:
+    """The one rule for a password typed at sign-in or again later: refused while the account
+    is locked (even when right), a wrong one counted towards the lockout; None when right."""
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        return SignIn(SignInOutcome.LOCKED, wait_seconds=_seconds_until(user.locked_until, now))
+    # argon2 takes ~0.2 s of CPU: off the event loop.
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        return await _count_failure(user, ip, reentry)
+    return None
+
+
+async def confirm_password(user: User, password: str, ip: str) -> SignIn:
+    """A signed-in user's password typed again (payout changes, turning two-factor off):
+    SIGNED_IN when right, else WRONG or LOCKED exactly as at sign-in, so re-entering is no
+    way around the sign-in lockout. A right one clears the count of wrong ones."""
+    checked = await _check_password(user, password, ip, reentry=True)
+    if checked is not None:
+        return checked
+    if user.failed_signins:
+        await User.filter(id=user.id).update(failed_signins=0, locked_until=None)
+        user.failed_signins = 0
+    return SignIn(SignInOutcome.SIGNED_IN)
+
+
+async def _count_failure(user: User, ip: str, reentry: bool = False) -> SignIn:
     async with in_transaction() as conn:
         # Counted in the database: concurrent guesses cannot share one count.
         await User.filter(id=user.id).using_db(conn).update(failed_signins=F("failed_signins") + 1)
@@ -116,7 +139,10 @@ async def _count_failure(user: User, ip: str) -> SignIn:
             user_actor(user.id),
             "user.sign_in_failed",
             object_id=user.id,
-            details={"failures_in_a_row": failures},
+            details={
+                "failures_in_a_row": failures,
+                **({"password_reentry": True} if reentry else {}),
+            },
             ip=ip,
             connection=conn,
         )

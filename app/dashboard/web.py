@@ -8,15 +8,15 @@ CSP with per-response nonces, no framing, no referrer).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from markupsafe import Markup
 from quart import Blueprint, Response, current_app, g, render_template, request
+from tortoise.models import Model
 
 from app.audit import user_actor
 from app.checkout.security import (
@@ -27,10 +27,11 @@ from app.checkout.security import (
     set_csrf_cookie,
 )
 from app.config import Settings
-from app.dashboard.passwords import verify_password
-from app.dashboard.signins import load_session
+from app.dashboard import formatting
+from app.dashboard.signins import SignInOutcome, confirm_password, load_session
 from app.dashboard.users import Role, role_allows
 from app.models import DashboardSession, User
+from app.networks import Registry, current_registry
 from app.proxies import client_address, trusted_networks
 
 COOKIE = "kassa_dashboard"
@@ -39,6 +40,7 @@ SIGN_IN_PATH = "/dashboard/sign-in"
 CODE_PATH = "/dashboard/sign-in/code"
 
 P = ParamSpec("P")
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(slots=True)
@@ -76,6 +78,12 @@ class SignedIn:
 def settings() -> Settings:
     value: Settings = current_app.config["KASSA_SETTINGS"]
     return value
+
+
+def registry() -> Registry:
+    """The server's networks (started with the app; the process-wide one otherwise)."""
+    configured: Registry | None = current_app.config.get("KASSA_REGISTRY")
+    return configured or current_registry()
 
 
 def client_ip() -> str:
@@ -128,10 +136,38 @@ def redirect_to(url: str) -> Response:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a dashboard path only (no open redirect)."""
-    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    """Where to go after signing in: a dashboard path only (no open redirect), and printable
+    ASCII only (a CR, LF or other control character cannot go into a Location header)."""
+    if (
+        target
+        and target.startswith("/dashboard")
+        and "//" not in target
+        and "\\" not in target
+        and target.isascii()
+        and target.isprintable()
+        and " " not in target
+    ):
         return target
     return "/dashboard/"
+
+
+def id_fits(model: type[Model], object_id: str) -> bool:
+    """Whether `object_id` could be one of `model`'s ids: printable and no longer than its
+    primary key column (the database would refuse a longer value rather than answer "none")."""
+    width: int | None = getattr(model._meta.pk, "max_length", None)
+    return 0 < len(object_id) <= (width if width is not None else 64) and object_id.isprintable()
+
+
+async def owned(model: type[M], object_id: str) -> M | None:
+    """The signed-in user's merchant's `model` row with this id in the toggle's mode, or None
+    (another merchant's, the other mode's, an impossible id: the same 404 page for all)."""
+    if not id_fits(model, object_id):
+        return None
+    signed = signed_in()
+    found: M | None = await model.get_or_none(
+        id=object_id, merchant_id=signed.merchant_id, livemode=signed.livemode
+    )
+    return found
 
 
 async def render(template: str, status: int = 200, **context: Any) -> Response:
@@ -167,10 +203,20 @@ def requires(needed: Role) -> Callable[[Callable[P, Awaitable[Any]]], Callable[P
     return decorate
 
 
-async def password_confirmed(password: str) -> bool:
-    """The signed-in user typed their password again (for changes that move money)."""
-    user = signed_in().user
-    return await asyncio.to_thread(verify_password, user.password_hash, password)
+async def password_refusal(password: str) -> str | None:
+    """None when the signed-in user typed their password again right (for payout changes and
+    turning two-factor off); otherwise why not. Wrong entries count as wrong sign-in
+    passwords (`app.dashboard.signins`' lockout), and a locked user is refused with the wait."""
+    signed = signed_in()
+    result = await confirm_password(signed.user, password, signed.ip)
+    if result.outcome is SignInOutcome.LOCKED:
+        return (
+            "Too many wrong passwords: your account is locked for "
+            f"{result.wait_seconds} s; try again after that."
+        )
+    if result.outcome is SignInOutcome.WRONG:
+        return "Wrong password."
+    return None
 
 
 def set_session_cookie(response: Response, token: str) -> None:
@@ -216,4 +262,6 @@ def dashboard_blueprint(name: str) -> Blueprint:
     blueprint.after_request(_headers)
     blueprint.app_template_global("csrf_field")(csrf_field)
     blueprint.app_template_global("csrf_value")(csrf_value)
+    for name, helper in formatting.TEMPLATE_GLOBALS.items():
+        blueprint.app_template_global(name)(helper)
     return blueprint

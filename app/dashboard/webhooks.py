@@ -23,6 +23,7 @@ from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    owned,
     redirect_to,
     render,
     requires,
@@ -153,12 +154,7 @@ def _form_message(error: ValidationError) -> str:
 
 async def _own_endpoint(endpoint_id: str) -> WebhookEndpoint | None:
     """The signed-in merchant's endpoint in the toggle's mode; anything else is None (404)."""
-    if len(endpoint_id) > 40 or not endpoint_id.isprintable():
-        return None
-    signed = signed_in()
-    return await WebhookEndpoint.get_or_none(
-        id=endpoint_id, merchant_id=signed.merchant_id, livemode=signed.livemode
-    )
+    return await owned(WebhookEndpoint, endpoint_id)
 
 
 async def _deliveries(endpoint: WebhookEndpoint) -> tuple[list[dict[str, Any]], str | None]:
