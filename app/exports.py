@@ -29,7 +29,7 @@ from tortoise.queryset import QuerySet
 from app.models import CheckoutSession, Payment, Refund
 from app.money import FiatAmount, base_units_to_decimal
 from app.objects import iso_time, iso_time_or_none
-from app.refunds import refundable_amount
+from app.refunds import OPEN_STATUSES, refundable_amount
 from app.search import PaymentFilters, SessionFilters
 from app.states import RefundStatus
 
@@ -122,9 +122,6 @@ _PAYMENT_FIELDS = (
     "deposit_address",
     "recipient",
 )
-
-# Refunds still owed (the shopper's address or the merchant's transfer outstanding).
-_REFUND_PENDING = frozenset({RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING})
 
 # Spreadsheets run a cell starting with these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -237,7 +234,7 @@ async def _refund_totals(payment_ids: Sequence[str]) -> dict[str, tuple[int, int
         units = int(str(amount))
         if status == RefundStatus.SUCCEEDED:
             succeeded += units
-        elif status in _REFUND_PENDING:
+        elif status in OPEN_STATUSES:
             pending += units
         totals[payment_id] = (succeeded, pending)
     return totals
@@ -245,8 +242,8 @@ async def _refund_totals(payment_ids: Sequence[str]) -> dict[str, tuple[int, int
 
 def refund_status(payment: Payment, succeeded: int, pending: int) -> str:
     """The refund summary of a payment: "full" once succeeded refunds reach what it brought
-    (its amount, or more when overpaid), "partial" below that, "pending" when only refunds
-    still owed exist, "" when none (or only canceled ones)."""
+    the merchant (`app.refunds.refundable_amount`), "partial" below that, "pending" when only
+    refunds still owed exist, "" when none (or only canceled ones)."""
     if succeeded and succeeded >= refundable_amount(payment):
         return "full"
     if succeeded:

@@ -349,14 +349,25 @@ class TransferRequest:
     uri: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class WantedTransfer:
+    """One refund's transfer the core looks for: `token` (None: the native coin) from
+    `sender` to `recipient` (addresses as `normalize_address` spells them)."""
+
+    token: str | None
+    sender: str
+    recipient: str
+
+
 @runtime_checkable
 class RefundNetwork(Protocol):
     """A `Network` that can recognise refunds (optional; see docs/plugin_hooks.md).
 
     Refunds are non-custodial: the merchant sends them from their own payout address to the
-    address the shopper gave. The core asks for transfers between those two addresses after
-    the block the address was given at, and marks the refund succeeded once one of at least
-    the amount is `min_confirmations` deep; it never signs or sends anything itself.
+    address the shopper gave. The core asks, once per round for all pending refunds of the
+    network, for transfers between those addresses after the blocks it already searched;
+    it records the one that pays a refund, then only re-checks that transfer until it is
+    `min_confirmations` deep. It never signs or sends anything itself.
     """
 
     # Jinja template (from the plugin's blueprint) rendering a `TransferRequest` as a "send
@@ -365,16 +376,20 @@ class RefundNetwork(Protocol):
     transfer_template: str
 
     async def find_transfers(
-        self,
-        token: str | None,
-        sender: str,
-        recipient: str,
-        from_block: int,
-        to_block: int,
+        self, wanted: Sequence[WantedTransfer], from_block: int, to_block: int
     ) -> list[ChainTransfer]:
-        """Transfers of `token` (None: the native coin) from `sender` to `recipient` in blocks
+        """Transfers matching any of `wanted` (same token, sender and recipient) in blocks
         [from_block, to_block] (inclusive; the core bounds the range by `max_scan_range`),
-        in chain order. Raises `RpcError` when the chain does not answer."""
+        in chain order. Each block is read at most once per call, whatever the number of
+        `wanted` (one round asks once for every pending refund of the network). Raises
+        `RpcError` when the chain does not answer."""
+        ...
+
+    async def locate_transfer(self, tx_id: str, position: int) -> ChainTransfer | None:
+        """The transfer `position` of `tx_id` (as `find_transfers` reported it) where the
+        canonical chain has it now, or None when it is no longer there (a reorg removed it,
+        or it failed). One cheap look-up: the core asks it each round of a transfer seen
+        but not yet final instead of searching blocks again. Raises `RpcError`."""
         ...
 
     def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:

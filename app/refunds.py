@@ -25,10 +25,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from app.audit import audit
 from app.config import Settings
+from app.deposits import depth_block
 from app.models import CheckoutSession, Merchant, Payment, Refund, new_id, random_base62
 from app.money import base_units_to_decimal
 from app.networks import (
@@ -39,6 +41,7 @@ from app.networks import (
     Registry,
     RpcError,
     TransferRequest,
+    WantedTransfer,
 )
 from app.states import (
     ConcurrentTransition,
@@ -54,12 +57,15 @@ from app.states import (
 log = logging.getLogger("kassa.refunds")
 
 CLAIM_TOKEN_CHARS = 32  # 190 random bits: the claim link is the shopper's only capability
-# Blocks the watcher looks at for one refund per poll (in `max_scan_range` chunks), so a
-# refund whose address was given long ago catches up over a few polls, never one long one.
+# Blocks the watcher searches for refunds per poll (for all of a network's refunds at once,
+# in `max_scan_range` chunks), so refunds whose address was given long ago (a watcher that
+# was down) catch up over a few polls, never one long one.
 MAX_BLOCKS_PER_POLL = 2_000
 SMTP_TIMEOUT_SECONDS = 20.0
-# Refunds that still count against what a payment can refund.
-_OUTSTANDING = (RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+# Refunds still owed: the shopper's address or the merchant's transfer outstanding.
+OPEN_STATUSES = frozenset({RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING})
+# Refunds that count against what a payment can refund (all but canceled ones).
+OUTSTANDING_STATUSES = OPEN_STATUSES | {RefundStatus.SUCCEEDED}
 
 
 class RefundRefused(Exception):
@@ -79,9 +85,21 @@ def claim_url(refund: Refund, settings: Settings) -> str:
 
 
 def refundable_amount(payment: Payment) -> int:
-    """What the payment brought the merchant, in base units: its amount, or what final
-    plain transfers brought to its deposit address when that was more (an overpayment)."""
-    return max(payment.amount_base_units, payment.amount_final)
+    """What the payment brought the merchant, in base units (the most its refunds add up to).
+
+    Through the payment contract the merchant got its amount; the gateway fee went to the
+    fee recipient. Final money at a deposit address (`amount_final`: the amount plus the fee,
+    or more when overpaid) is split by the sweep in proportion: the merchant gets all but
+    the fee's share of it. A payment paid both ways (money sent again to its deposit
+    address) brought both.
+    """
+    amount = int(payment.amount_base_units)
+    fee = int(payment.fee_base_units or 0)
+    arrived = int(payment.amount_final or 0)
+    # The fee's share of what arrived, rounded down as the sweep rounds it.
+    from_deposit = arrived - arrived * fee // (amount + fee) if amount + fee > 0 else arrived
+    through_contract = amount if payment.tx_hash is not None or not arrived else 0
+    return through_contract + from_deposit
 
 
 async def refunded_amount(payment_id: str, connection: BaseDBAsyncClient | None = None) -> int:
@@ -89,11 +107,17 @@ async def refunded_amount(payment_id: str, connection: BaseDBAsyncClient | None 
     # UInt256Field stores digit strings, so the database cannot sum them: add them here
     # (a payment has a handful of refunds).
     amounts = (
-        await Refund.filter(payment_id=payment_id, status__in=_OUTSTANDING)
+        await Refund.filter(payment_id=payment_id, status__in=list(OUTSTANDING_STATUSES))
         .using_db(connection)
         .values_list("amount_base_units", flat=True)
     )
     return sum(int(str(amount)) for amount in amounts)
+
+
+async def left_to_refund(payment: Payment, connection: BaseDBAsyncClient | None = None) -> int:
+    """What can still be refunded of `payment` (never below zero): what it brought the
+    merchant less its refunds that are not canceled. Create and the dashboard's form use it."""
+    return max(0, refundable_amount(payment) - await refunded_amount(payment.id, connection))
 
 
 # ----------------------------------------------------------------------------- create
@@ -144,7 +168,7 @@ async def create_refund(
         # One refund at a time per payment (PostgreSQL: the row lock; SQLite: one writer), so
         # two concurrent refunds cannot both fit in what is left.
         locked = await Payment.filter(id=payment.id).using_db(conn).select_for_update().get()
-        available = refundable_amount(locked) - await refunded_amount(payment.id, conn)
+        available = await left_to_refund(locked, conn)
         if available <= 0:
             raise RefundRefused(
                 "payment_fully_refunded",
@@ -270,7 +294,8 @@ async def cancel_refund(
     idempotency_key: str | None = None,
 ) -> Refund:
     """Withdraw a refund that is not paid yet (`refund.canceled`); what it promised becomes
-    refundable again."""
+    refundable again. Refused once the merchant's transfer is seen on chain (even before it
+    is final): the money is on its way, the refund succeeds when it is final."""
     try:
         async with in_transaction() as conn:
             await transition(
@@ -280,6 +305,7 @@ async def cancel_refund(
                 request_id=request_id,
                 idempotency_key=idempotency_key,
                 connection=conn,
+                only_if={"tx_hash": None},
             )
             await audit(
                 refund.merchant_id,
@@ -291,6 +317,13 @@ async def cancel_refund(
             )
     except (IllegalTransition, ConcurrentTransition):
         current = await Refund.get(id=refund.id)
+        if current.status == RefundStatus.PENDING and current.tx_hash is not None:
+            raise RefundRefused(
+                "refund_transfer_seen",
+                f"Refund {refund.id} cannot be canceled: its transfer {current.tx_hash} is "
+                "already on chain (it succeeds once it has its confirmations).",
+                "id",
+            ) from None
         raise RefundRefused(
             "refund_not_cancelable",
             f"Refund {refund.id} is {current.status}: only unpaid refunds can be canceled.",
@@ -317,7 +350,11 @@ async def succeed_refund(refund: Refund, transfer: ChainTransfer) -> Refund:
         refund,
         RefundStatus.SUCCEEDED,
         EventType.REFUND_SUCCEEDED,
-        changes={"tx_hash": transfer.tx_id, "block_number": transfer.block_number},
+        changes={
+            "tx_hash": transfer.tx_id,
+            "tx_position": transfer.position,
+            "block_number": transfer.block_number,
+        },
     )
     return refund
 
@@ -328,114 +365,213 @@ class RefundScan:
 
     succeeded: list[str] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)  # a transfer found, not final yet
+    lost: list[str] = field(default_factory=list)  # a seen transfer a reorg removed
 
 
 async def recognise_refunds(
     network: Network,
     processed_head: int,
     finality: FinalityPolicy,
-    reorg_window: int,
 ) -> RefundScan:
-    """Mark pending refunds on `network` succeeded when the merchant's transfer of at least
-    the amount to the shopper's address is final; the watcher calls this every round.
+    """Recognise the merchant's transfers that pay pending refunds on `network`; the watcher
+    calls this every round with its cursor (`processed_head`).
 
-    Blocks after each refund's `watch_from_block` up to `processed_head` (the watcher's
-    cursor) are looked at; `watch_from_block` moves forward as blocks are searched (staying
-    the payment's confirmations behind, or `reorg_window` for finalized-tag policies, and
-    behind any transfer seen but not yet final).
+    Two steps, both cheap whatever the number of refunds:
+
+    - Refunds without a transfer yet are searched together: one `find_transfers` call per
+      block range asks for every (token, sender, recipient) wanted, from the oldest
+      `watch_from_block` on, at most `MAX_BLOCKS_PER_POLL` blocks a round. Every refund's
+      `watch_from_block` then moves past the blocks searched (a reorg rewinds it: `rewind`).
+      A transfer of at least the amount that no other refund recorded is stored on the
+      refund while it is still pending (`tx_hash`, `tx_position`, `block_number`): from then
+      on it cannot be canceled, and no other refund can count the same transfer (the
+      unique index on (network, tx_hash, tx_position) backs that against races).
+    - A refund with a seen transfer only has that transfer located again (one look-up): once
+      it is as deep as the payment's confirmations want (`app.deposits.depth_block`), the
+      refund succeeds; if the chain no longer has it, it is forgotten and searched again.
     """
     scan = RefundScan()
     if not isinstance(network, RefundNetwork):
         return scan
     pending = await Refund.filter(network=network.key, status=RefundStatus.PENDING).order_by(
-        "updated_at"
+        "created_at", "id"
     )
     if not pending:
         return scan
-    payments = {p.id: p for p in await Payment.filter(id__in=list({r.payment_id for r in pending}))}
-    finalized: int | None = None
-    if finality.require_finalized_tag:
-        block = await network.finalized_head()
-        finalized = block.number if block is not None else -1
-    for refund in pending:
-        payment = payments[refund.payment_id]
-        transfers, scanned_to = await _transfers(network, refund, processed_head)
-        final = _final_transfer(transfers, refund, payment, processed_head, finality, finalized)
-        if final is not None:
-            try:
-                await succeed_refund(refund, final)
-            except (ConcurrentTransition, IllegalTransition):
-                continue  # canceled meanwhile: the money went anyway, but the merchant chose
-            log.info("%s: refund %s paid in %s", network.key, refund.id, final.tx_id)
-            scan.succeeded.append(refund.id)
-            continue
-        enough = [t for t in transfers if t.amount >= refund.amount_base_units]
-        if enough:
-            scan.seen.append(refund.id)
-        # Blocks deeper than the payment's finality are not searched again: a reorg that deep
-        # is one the watcher halts on anyway. The finalized tag has no depth: the window.
-        tag = finality.require_finalized_tag or finality.finalized_tag_only
-        keep_back = reorg_window if tag else max(1, payment.min_confirmations)
-        await _advance(refund, scanned_to, enough, keep_back)
+    searching = [r for r in pending if r.tx_hash is None and r.address is not None]
+    found = await _search(network, searching, processed_head) if searching else {}
+    seen = [r for r in pending if r.tx_hash is not None]
+    if not seen:
+        return scan
+    payments = {p.id: p for p in await Payment.filter(id__in=list({r.payment_id for r in seen}))}
+    finalized = await network.finalized_head() if finality.require_finalized_tag else None
+    for refund in seen:
+        depth = depth_block(payments[refund.payment_id], processed_head, finality, finalized)
+        await _follow_seen(network, refund, found.get(refund.id), depth, scan)
     return scan
 
 
-async def _transfers(
-    network: Network, refund: Refund, processed_head: int
-) -> tuple[list[ChainTransfer], int]:
-    assert isinstance(network, RefundNetwork) and refund.address is not None
-    # `watch_from_block` is the head when the address was given: nothing up to it can be
-    # the refund (the merchant could not know where to send it).
-    start = (refund.watch_from_block or 0) + 1
+async def _follow_seen(
+    network: RefundNetwork,
+    refund: Refund,
+    just_found: ChainTransfer | None,
+    depth: int,
+    scan: RefundScan,
+) -> None:
+    """A seen transfer: final yet (`refund.succeeded`), still there, or gone?"""
+    assert refund.tx_hash is not None and refund.tx_position is not None
+    transfer = just_found or await network.locate_transfer(refund.tx_hash, refund.tx_position)
+    if transfer is None or not _pays(transfer, refund):
+        # A reorg removed it (or the node now says it failed): forget it and search again
+        # from before its old block (it may come back in a later one).
+        previous = refund.block_number or 0
+        watch_from = min(refund.watch_from_block or 0, max(0, previous - 1))
+        await Refund.filter(id=refund.id, status=RefundStatus.PENDING).update(
+            tx_hash=None, tx_position=None, block_number=None, watch_from_block=watch_from
+        )
+        log.warning(
+            "%s: refund %s: transfer %s is no longer on chain; looking for it again",
+            network.key,
+            refund.id,
+            refund.tx_hash,
+        )
+        refund.tx_hash = refund.tx_position = refund.block_number = None
+        refund.watch_from_block = watch_from
+        scan.lost.append(refund.id)
+        return
+    if transfer.block_number <= depth:
+        try:
+            await succeed_refund(refund, transfer)
+        except (ConcurrentTransition, IllegalTransition):
+            return  # another watcher process got there first
+        log.info("%s: refund %s paid in %s", network.key, refund.id, transfer.tx_id)
+        scan.succeeded.append(refund.id)
+        return
+    if transfer.block_number != refund.block_number:  # re-included in another block
+        await Refund.filter(id=refund.id, status=RefundStatus.PENDING).update(
+            block_number=transfer.block_number
+        )
+        refund.block_number = transfer.block_number
+    scan.seen.append(refund.id)
+
+
+def _pays(transfer: ChainTransfer, refund: Refund) -> bool:
+    return (transfer.token, transfer.sender, transfer.recipient) == (
+        refund.token_address,
+        refund.from_address,
+        refund.address,
+    ) and transfer.amount >= refund.amount_base_units
+
+
+async def _search(
+    network: RefundNetwork, refunds: Sequence[Refund], processed_head: int
+) -> dict[str, ChainTransfer]:
+    """Search the blocks after the refunds' `watch_from_block`s once for all of them; the
+    transfers recorded on refunds by their id (those refunds are then seen)."""
+    # `watch_from_block` is the last block that needs no more looking at (at first the head
+    # when the address was given: the merchant could not know where to send it before).
+    start = min(r.watch_from_block or 0 for r in refunds) + 1
     last = min(processed_head, start + MAX_BLOCKS_PER_POLL - 1)
+    if last < start:
+        return {}
     found: list[ChainTransfer] = []
     chunk = max(1, network.max_scan_range)
     for first in range(start, last + 1, chunk):
-        found += await network.find_transfers(
-            refund.token_address,
-            refund.from_address,
-            refund.address,
-            first,
-            min(last, first + chunk - 1),
+        end = min(last, first + chunk - 1)
+        wanted = {
+            WantedTransfer(r.token_address, r.from_address, r.address or "")
+            for r in refunds
+            if (r.watch_from_block or 0) < end
+        }
+        if wanted:
+            found += await network.find_transfers(sorted(wanted, key=repr), first, end)
+    # A transfer already recorded on a refund pays no other one.
+    taken: set[tuple[str, int]] = set()
+    if found:
+        recorded = await Refund.filter(
+            network=network.key, tx_hash__in=list({t.tx_id for t in found})
+        ).values_list("tx_hash", "tx_position")
+        taken = {(str(tx), int(str(position))) for tx, position in recorded}
+    recorded_now: dict[str, ChainTransfer] = {}
+    for refund in refunds:
+        for transfer in found:
+            if transfer.block_number <= (refund.watch_from_block or 0):
+                continue
+            if (transfer.tx_id, transfer.position) in taken or not _pays(transfer, refund):
+                continue
+            if await _record_seen(network, refund, transfer):
+                recorded_now[refund.id] = transfer
+                taken.add((transfer.tx_id, transfer.position))
+                break
+            if refund.status != RefundStatus.PENDING:
+                break  # canceled meanwhile
+            taken.add((transfer.tx_id, transfer.position))  # another refund's (a race)
+        if refund.id not in recorded_now and (refund.watch_from_block or 0) < last:
+            await Refund.filter(id=refund.id, status=RefundStatus.PENDING, tx_hash=None).update(
+                watch_from_block=last
+            )
+            refund.watch_from_block = last
+    return recorded_now
+
+
+async def _record_seen(network: RefundNetwork, refund: Refund, transfer: ChainTransfer) -> bool:
+    """Store the transfer on the refund while it is pending (no cancel from now on); False
+    when another refund recorded it first or the refund is no longer pending."""
+    try:
+        updated = await Refund.filter(
+            id=refund.id, status=RefundStatus.PENDING, tx_hash=None
+        ).update(
+            tx_hash=transfer.tx_id,
+            tx_position=transfer.position,
+            block_number=transfer.block_number,
+            watch_from_block=transfer.block_number,
+            updated_at=utcnow(),
         )
-    return found, last
+    except IntegrityError:
+        log.info(
+            "%s: transfer %s/%d already pays another refund",
+            network.key,
+            transfer.tx_id,
+            transfer.position,
+        )
+        return False
+    if updated != 1:
+        current = await Refund.get(id=refund.id)
+        refund.status = current.status
+        if current.status == RefundStatus.CANCELED:
+            log.warning(
+                "%s: refund %s was canceled, but its transfer %s arrived anyway "
+                "(%s base units from %s to %s): money was sent for a canceled refund",
+                network.key,
+                refund.id,
+                transfer.tx_id,
+                transfer.amount,
+                transfer.sender,
+                transfer.recipient,
+            )
+        return False
+    refund.tx_hash = transfer.tx_id
+    refund.tx_position = transfer.position
+    refund.block_number = transfer.block_number
+    refund.watch_from_block = transfer.block_number
+    log.info("%s: refund %s: transfer %s seen", network.key, refund.id, transfer.tx_id)
+    return True
 
 
-def _final_transfer(
-    transfers: Sequence[ChainTransfer],
-    refund: Refund,
-    payment: Payment,
-    processed_head: int,
-    finality: FinalityPolicy,
-    finalized: int | None,
-) -> ChainTransfer | None:
-    for transfer in transfers:
-        if transfer.amount < refund.amount_base_units:
-            continue
-        depth = processed_head - transfer.block_number + 1
-        deep_enough = finality.finalized_tag_only or depth >= payment.min_confirmations
-        if finalized is not None:
-            deep_enough = deep_enough and transfer.block_number <= finalized
-        if deep_enough:
-            return transfer
-    return None
-
-
-async def _advance(
-    refund: Refund, scanned_to: int, seen: Sequence[ChainTransfer], keep_back: int
+async def rewind(
+    network_key: str, ancestor: int, connection: BaseDBAsyncClient | None = None
 ) -> None:
-    """Move `watch_from_block` (the last block that needs no more looking at) over blocks
-    searched, `keep_back` blocks behind them and behind transfers not final yet (those are
-    looked at again next round)."""
-    done = refund.watch_from_block or 0
-    target = scanned_to - keep_back
-    if seen:
-        target = min(target, min(t.block_number for t in seen) - 1)
-    if target > done:
-        await Refund.filter(id=refund.id, status=RefundStatus.PENDING).update(
-            watch_from_block=target
+    """A reorg replaced the blocks after `ancestor` (the watcher calls this as it rewinds
+    its cursor): blocks searched for refunds after it are searched again. Transfers seen in
+    them are located again by `recognise_refunds` (forgotten if gone, and then searched
+    for from here)."""
+    await (
+        Refund.filter(
+            network=network_key, status=RefundStatus.PENDING, watch_from_block__gt=ancestor
         )
-        refund.watch_from_block = target
+        .using_db(connection)
+        .update(watch_from_block=ancestor)
+    )
 
 
 # ----------------------------------------------------------------------------- e-mail

@@ -196,14 +196,15 @@ class ChainWatcher:
         await self._confirm(cursor, head, result)
         await self._credit_deposits(cursor, result)
         await self._expire(cursor, head, result)
-        # Refunds the merchant paid from their own wallet (networks that can tell). A node
-        # that cannot answer for them must not hold up payments: tried again next round.
+        # Refunds the merchant paid from their own wallet (networks that can tell). Nothing
+        # there may hold up payments: a node that cannot answer, or a plugin's bug, is logged
+        # and tried again next round.
         try:
-            scan = await refunds.recognise_refunds(
-                self.network, cursor.block_number, self.finality, self.window
-            )
+            scan = await refunds.recognise_refunds(self.network, cursor.block_number, self.finality)
         except RpcError as error:
             log.warning("%s: refunds not checked this round: %s", self.network.key, error)
+        except Exception:
+            log.exception("%s: refunds not checked this round (plugin error)", self.network.key)
         else:
             result.refunded += scan.succeeded
 
@@ -282,6 +283,8 @@ class ChainWatcher:
                     continue
                 if await self._clear_tx(payment, conn):
                     result.reorged.append(payment.id)
+            # Blocks searched for refunds after the ancestor are searched again.
+            await refunds.rewind(self.network.key, number, conn)
             cursor.block_number = number
             cursor.block_hash = block_hash
             cursor.block_timestamp = timestamp

@@ -39,6 +39,7 @@ from app.networks import (
     ScanRangeTooLarge,
     Token,
     TransferRequest,
+    WantedTransfer,
 )
 from plugins.evm import health
 from plugins.evm.contract import (
@@ -64,7 +65,8 @@ T = TypeVar("T")
 # ERC-20 `Transfer(from indexed, to indexed, value)`: deposits and refunds are found by it.
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 _ERC20_TRANSFER_SELECTOR = "0xa9059cbb"
-# Blocks fetched at once while looking for native-coin refunds (whole blocks, so few at once).
+# Blocks fetched at once while looking for native-coin refunds (whole blocks, so few at once:
+# a range is read in batches of this many, never all at once).
 _BLOCK_CONCURRENCY = 8
 
 
@@ -525,65 +527,66 @@ class EvmNetwork:
     # ------------------------------------------------------------------ refunds
 
     async def find_transfers(
-        self, token: str | None, sender: str, recipient: str, from_block: int, to_block: int
+        self, wanted: Sequence[WantedTransfer], from_block: int, to_block: int
     ) -> list[ChainTransfer]:
-        """ERC-20 `Transfer` logs of `token` filtered by both addresses; for the native coin,
-        the blocks' transactions from `sender` to `recipient` that succeeded (a plain value
-        transfer leaves no log; one sent by a contract wallet's internal call is not seen)."""
-        if from_block > to_block:
+        """ERC-20 `Transfer` logs of the wanted tokens between the wanted addresses (one
+        `eth_getLogs` for all of them); for the native coin, the blocks' transactions between
+        wanted addresses that succeeded, each block fetched once for all of them (a plain
+        value transfer leaves no log; one sent by a contract wallet's internal call is not
+        seen)."""
+        if from_block > to_block or not wanted:
             return []
-        if token is not None:
+        exact = {(w.token, w.sender, w.recipient) for w in wanted}
+        found: list[ChainTransfer] = []
+        tokens = sorted({w.token for w in wanted if w.token is not None})
+        if tokens:
+            token_wanted = [w for w in wanted if w.token is not None]
             logs = await self.raw_logs(
                 {
-                    "address": token,
-                    "topics": [TRANSFER_TOPIC, address_topic(sender), address_topic(recipient)],
+                    "address": tokens,
+                    "topics": [
+                        TRANSFER_TOPIC,
+                        sorted({address_topic(w.sender) for w in token_wanted}),
+                        sorted({address_topic(w.recipient) for w in token_wanted}),
+                    ],
                 },
                 from_block,
                 to_block,
             )
-            found = [t for t in map(_token_transfer, logs) if t is not None]
-            # The filter is only asked of the node: check what it answered.
-            return [
-                t for t in found if (t.token, t.sender, t.recipient) == (token, sender, recipient)
+            # The filter is only asked of the node, and matches every sender with every
+            # recipient: keep the pairs wanted.
+            found += [
+                t
+                for t in map(_token_transfer, logs)
+                if t is not None and (t.token, t.sender, t.recipient) in exact
             ]
-        return await self._native_transfers(sender, recipient, from_block, to_block)
+        native = {(w.sender, w.recipient) for w in wanted if w.token is None}
+        if native:
+            found += await self._native_transfers(native, from_block, to_block)
+        return sorted(found, key=lambda t: t.block_number)
 
     async def _native_transfers(
-        self, sender: str, recipient: str, from_block: int, to_block: int
+        self, pairs: set[tuple[str, str]], from_block: int, to_block: int
     ) -> list[ChainTransfer]:
-        limit = asyncio.Semaphore(_BLOCK_CONCURRENCY)
+        """Whole blocks, `_BLOCK_CONCURRENCY` at a time (never the whole range at once)."""
 
         async def fetch(number: int) -> Any:
-            async with limit:
-                return await self.rpc.call(
-                    f"block {number} with transactions",
-                    lambda w3: w3.eth.get_block(number, full_transactions=True),
-                )
+            return await self.rpc.call(
+                f"block {number} with transactions",
+                lambda w3: w3.eth.get_block(number, full_transactions=True),
+            )
 
-        blocks = await asyncio.gather(*(fetch(n) for n in range(from_block, to_block + 1)))
         found: list[ChainTransfer] = []
-        for block in blocks:
-            for tx in block["transactions"]:
-                to = tx.get("to")
-                if tx["from"] != sender or to is None or to_checksum_address(to) != recipient:
-                    continue
-                if int(tx["value"]) == 0:
-                    continue
-                tx_hash = HexBytes(tx["hash"]).to_0x_hex()
-                if not await self._succeeded(tx_hash):
-                    continue
-                found.append(
-                    ChainTransfer(
-                        tx_id=tx_hash,
-                        position=int(tx["transactionIndex"]),
-                        block_number=int(block["number"]),
-                        block_hash=HexBytes(block["hash"]).to_0x_hex(),
-                        sender=sender,
-                        recipient=recipient,
-                        token=None,
-                        amount=int(tx["value"]),
-                    )
-                )
+        for first in range(from_block, to_block + 1, _BLOCK_CONCURRENCY):
+            last = min(to_block, first + _BLOCK_CONCURRENCY - 1)
+            blocks = await asyncio.gather(*(fetch(n) for n in range(first, last + 1)))
+            for block in blocks:
+                for tx in block["transactions"]:
+                    transfer = _native_transfer(block, tx)
+                    if transfer is None or (transfer.sender, transfer.recipient) not in pairs:
+                        continue
+                    if await self._succeeded(transfer.tx_id):
+                        found.append(transfer)
         return found
 
     async def _succeeded(self, tx_hash: str) -> bool:
@@ -592,6 +595,36 @@ class EvmNetwork:
 
         answer = await self.rpc.call(f"receipt {tx_hash}", receipt)
         return bool(answer.get("status") == 1)
+
+    async def locate_transfer(self, tx_id: str, position: int) -> ChainTransfer | None:
+        """The receipt says where the node's canonical chain has the transaction now: the
+        ERC-20 `Transfer` log at `position` (a log index), else the transaction's own value
+        (`position` is then its index in the block)."""
+        try:
+            receipt = await self.rpc.call(
+                f"receipt {tx_id}",
+                lambda w3: w3.eth.get_transaction_receipt(tx_id),  # type: ignore[arg-type]
+            )
+        except TransactionNotFound:
+            return None
+        if receipt is None or receipt.get("blockHash") is None or receipt.get("status") != 1:
+            return None
+        for entry in receipt["logs"]:
+            if int(entry["logIndex"]) == position:
+                transfer = _token_transfer(entry)
+                if transfer is not None:
+                    return transfer
+        if int(receipt["transactionIndex"]) != position:
+            return None
+        try:
+            tx = await self.rpc.call(
+                f"transaction {tx_id}",
+                lambda w3: w3.eth.get_transaction(tx_id),  # type: ignore[arg-type]
+            )
+        except TransactionNotFound:
+            return None
+        block = {"number": receipt["blockNumber"], "hash": receipt["blockHash"]}
+        return _native_transfer(block, tx)
 
     def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
         """The transaction a wallet sends (the coin, or the token's `transfer`), and EIP-681."""
@@ -649,6 +682,23 @@ class EvmNetwork:
 
     async def close(self) -> None:
         await self.rpc.close()
+
+
+def _native_transfer(block: Mapping[str, Any], tx: Mapping[str, Any]) -> ChainTransfer | None:
+    """A transaction carrying the native coin to an address (not a contract creation)."""
+    to = tx.get("to")
+    if to is None or int(tx["value"]) == 0:
+        return None
+    return ChainTransfer(
+        tx_id=HexBytes(tx["hash"]).to_0x_hex(),
+        position=int(tx["transactionIndex"]),
+        block_number=int(block["number"]),
+        block_hash=HexBytes(block["hash"]).to_0x_hex(),
+        sender=to_checksum_address(tx["from"]),
+        recipient=to_checksum_address(to),
+        token=None,
+        amount=int(tx["value"]),
+    )
 
 
 def _token_transfer(entry: Mapping[str, Any]) -> ChainTransfer | None:

@@ -13,7 +13,7 @@ import pytest
 from eth_account import Account
 
 from app.models import Refund
-from app.networks import ChainTransfer, RefundNetwork, Registry
+from app.networks import ChainTransfer, RefundNetwork, Registry, WantedTransfer
 from app.refunds import RefundRefused, provide_address, recognise_refunds, transfer_request
 from app.watcher import ChainWatcher
 from tests.chain import DEVNET, DevChain
@@ -159,9 +159,13 @@ async def test_erc20_refund_is_recognised_by_its_transfer_log(
         {**request.wallet_request, "value": 0, "gas": 100_000}, merchant_key(chain)
     )
     assert (await watcher.poll_once()).refunded == []  # one confirmation of three
+    # Seen: recorded on the refund, which can no longer be canceled.
+    seen = await Refund.get(id=refund["id"])
+    assert (seen.status, seen.tx_hash, seen.tx_position) == ("pending", tx_hash, 0)
+    status, refused = await api.call("POST", f"/v1/refunds/{refund['id']}/cancel")
+    assert status == 400 and refused["error"]["code"] == "refund_transfer_seen", refused
     await chain.mine(1)
     assert (await watcher.poll_once()).refunded == []
-    assert (await Refund.get(id=refund["id"])).watch_from_block == row.watch_from_block
     await chain.mine(1)
     result = await watcher.poll_once()
     assert result.refunded == [refund["id"]]
@@ -177,13 +181,32 @@ async def test_find_transfers_reads_both_kinds(chain: DevChain, registry: Regist
     sent_token = await chain.transfer(SHOPPER, 7, token, key=merchant_key(chain))
     sent_coin = await chain.transfer(SHOPPER, 9, key=merchant_key(chain))
     await chain.transfer(SHOPPER, 11, token)  # from the exchange account: not the merchant's
+    other = Account.create().address
+    sent_other = await chain.transfer(other, 13, key=merchant_key(chain))
     end = await chain.head()
-    found_token = await network.find_transfers(token, chain.merchant, SHOPPER, start, end)
-    found_coin = await network.find_transfers(None, chain.merchant, SHOPPER, start, end)
-    assert [(t.tx_id, t.amount, t.token) for t in found_token] == [(sent_token, 7, token)]
-    assert [(t.tx_id, t.amount, t.token) for t in found_coin] == [(sent_coin, 9, None)]
-    assert all(isinstance(t, ChainTransfer) for t in found_token + found_coin)
-    assert await network.find_transfers(None, chain.merchant, SHOPPER, end + 1, end) == []
+    # One call for every refund wanted (the token and the coin, two recipients).
+    wanted = [
+        WantedTransfer(token, chain.merchant, SHOPPER),
+        WantedTransfer(None, chain.merchant, SHOPPER),
+        WantedTransfer(None, chain.merchant, other),
+    ]
+    found = await network.find_transfers(wanted, start, end)
+    assert sorted((t.tx_id, t.amount, t.token, t.recipient) for t in found) == sorted(
+        [
+            (sent_token, 7, token, SHOPPER),
+            (sent_coin, 9, None, SHOPPER),
+            (sent_other, 13, None, other),
+        ]
+    )
+    assert all(isinstance(t, ChainTransfer) for t in found)
+    assert await network.find_transfers(wanted, end + 1, end) == []
+    assert await network.find_transfers(wanted[1:2], start, end) == [
+        t for t in found if t.tx_id == sent_coin
+    ]
+    # A seen transfer is located again by its transaction alone.
+    for transfer in found:
+        assert await network.locate_transfer(transfer.tx_id, transfer.position) == transfer
+    assert await network.locate_transfer("0x" + "ab" * 32, 0) is None
 
 
 async def test_a_canceled_refund_is_not_marked_paid(
@@ -198,6 +221,24 @@ async def test_a_canceled_refund_is_not_marked_paid(
     await chain.mine(payment["min_confirmations"])
     assert (await watcher.poll_once()).refunded == []
     network = registry.networks[DEVNET]
-    scan = await recognise_refunds(network, await chain.head(), watcher.finality, 8)
+    scan = await recognise_refunds(network, await chain.head(), watcher.finality)
     assert scan.succeeded == []
     assert (await api.get(f"/v1/refunds/{refund['id']}"))["status"] == "canceled"
+
+
+async def test_one_native_transfer_pays_one_of_two_equal_refunds(
+    api: Api, chain: DevChain, watcher: ChainWatcher, registry: Registry
+) -> None:
+    payment = await confirmed_payment(api, chain, watcher, "ETH")
+    shopper = Account.create().address
+    refunds = [await refund_of(api, payment, amount_base_units="1000") for _ in range(2)]
+    for refund in refunds:
+        await provide_address(await Refund.get(id=refund["id"]), shopper, registry=registry)
+    tx_hash = await chain.transfer(shopper, 1000, key=merchant_key(chain))
+    await chain.mine(payment["min_confirmations"])
+    assert (await watcher.poll_once()).refunded == [refunds[0]["id"]]
+    await chain.mine(2)
+    assert (await watcher.poll_once()).refunded == []
+    first, second = [await api.get(f"/v1/refunds/{r['id']}") for r in refunds]
+    assert (first["status"], first["tx_hash"]) == ("succeeded", tx_hash)
+    assert (second["status"], second["tx_hash"]) == ("pending", None)

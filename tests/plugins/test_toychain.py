@@ -370,10 +370,10 @@ async def test_a_refund_on_a_non_evm_chain(client: Client, toy_registry: Registr
     async def unreachable(*args: object) -> list[object]:
         raise RpcError("toychain: no answer")
 
-    network.find_transfers = unreachable  # type: ignore[method-assign,assignment]
+    network.locate_transfer = unreachable  # type: ignore[method-assign,assignment]
     step = await watcher.poll_once()
     assert step.refunded == [] and not step.retry and not step.halted
-    del network.find_transfers
+    del network.locate_transfer
     assert len((await watcher.poll_once()).refunded) == 1
     done = await (await client.get(f"/v1/refunds/{refund['id']}", headers=shop.auth())).get_json()
     assert done["status"] == "succeeded" and done["address"] == shopper

@@ -10,6 +10,7 @@ and reorganised. docs/plugin_hooks.md walks through this file.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from app.networks import (
     PreparedPayment,
     Token,
     TransferRequest,
+    WantedTransfer,
 )
 from app.quotes import FixedRateSource
 
@@ -164,6 +166,9 @@ class ToyNetwork:
     def __init__(self, chain_name: str) -> None:
         self.chain = CHAINS[chain_name]
         self.chain_ref = f"toy:{chain_name}"
+        # What refund recognition cost (tests read them): blocks searched, transfers located.
+        self.blocks_read = 0
+        self.located = 0
         self.native_currency = Token(
             network=self.key, symbol="TOY", decimals=9, name="Toy", display_decimals=4
         )
@@ -270,23 +275,37 @@ class ToyNetwork:
 
     # `RefundNetwork`: a refund is any transfer between the two addresses (memo or not).
     async def find_transfers(
-        self, token: str | None, sender: str, recipient: str, from_block: int, to_block: int
+        self, wanted: Sequence[WantedTransfer], from_block: int, to_block: int
     ) -> list[ChainTransfer]:
+        self.blocks_read += len(self.chain.blocks[max(0, from_block) : to_block + 1])
+        exact = {(w.token, w.sender, w.recipient) for w in wanted}
         return [
-            ChainTransfer(
-                tx_id=transfer.tx_id,
-                position=position,
-                block_number=block.number,
-                block_hash=block.hash,
-                sender=transfer.sender,
-                recipient=transfer.recipient,
-                token=transfer.token,
-                amount=transfer.amount,
-            )
+            self._transfer(block, position)
             for block in self.chain.blocks[max(0, from_block) : to_block + 1]
             for position, transfer in enumerate(block.transfers)
-            if (transfer.token, transfer.sender, transfer.recipient) == (token, sender, recipient)
+            if (transfer.token, transfer.sender, transfer.recipient) in exact
         ]
+
+    async def locate_transfer(self, tx_id: str, position: int) -> ChainTransfer | None:
+        self.located += 1
+        for block in self.chain.blocks:
+            if position < len(block.transfers) and block.transfers[position].tx_id == tx_id:
+                return self._transfer(block, position)
+        return None
+
+    @staticmethod
+    def _transfer(block: ToyBlock, position: int) -> ChainTransfer:
+        transfer = block.transfers[position]
+        return ChainTransfer(
+            tx_id=transfer.tx_id,
+            position=position,
+            block_number=block.number,
+            block_hash=block.hash,
+            sender=transfer.sender,
+            recipient=transfer.recipient,
+            token=transfer.token,
+            amount=transfer.amount,
+        )
 
     def transfer_request(self, token: str | None, recipient: str, amount: int) -> TransferRequest:
         suffix = f"&token={token}" if token else ""
