@@ -109,6 +109,7 @@ _PAYMENT_FIELDS = (
     "decimals",
     "amount_received",
     "amount_final",
+    "fee_base_units",  # what the merchant got of deposit money: `refundable_amount`
     "amount_fiat_cents",
     "fiat_currency",
     "quote_rate",

@@ -17,6 +17,7 @@ from app.refunds import send_claim_email
 from tests.api.helpers import ISO_TIME, assert_error
 from tests.api.test_documented_objects import REFUND_FIELDS, assert_shape
 from tests.conftest import TEST_PAYOUT, MerchantKeys, new_merchant
+from tests.core.test_exports import payment_rows
 from tests.records import make_payment, make_session
 
 USDC_50 = 50_000_000  # tests.records' payment: 50 USDC (6 decimals) on the devnet
@@ -97,6 +98,39 @@ async def test_an_overpaid_deposit_refunds_what_arrived(client, merchant: Mercha
     payment = await confirmed_payment(merchant, amount_final=USDC_50 + 7)
     refund = await (await create(client, merchant, payment=payment.id)).get_json()
     assert refund["amount_base_units"] == str(USDC_50 + 7)
+
+
+async def test_a_deposit_refunds_what_reached_the_merchant_not_the_fee(
+    client, merchant: MerchantKeys
+) -> None:
+    """The shopper sent the amount plus the gateway fee to the deposit address; the sweep
+    sent the fee to the fee recipient, so the merchant can refund the amount only (also
+    when overpaid: the fee's share of the extra went to the fee recipient too). The export
+    calls such a payment fully refunded at the amount."""
+    fee = 500_000  # 1%
+    payment = await confirmed_payment(merchant, fee_base_units=fee, amount_final=USDC_50 + fee)
+    too_much = await create(client, merchant, payment=payment.id, amount_base_units="50000001")
+    await assert_error(too_much, 400, "invalid_request_error", "amount_too_large", "amount")
+    refund = await (await create(client, merchant, payment=payment.id)).get_json()
+    assert refund["amount_base_units"] == str(USDC_50)
+    await Refund.filter(id=refund["id"]).update(status="succeeded")
+    (row,) = [r for r in await payment_rows(merchant.merchant.id) if r["id"] == payment.id]
+    assert row["refund_status"] == "full"
+
+    overpaid = await confirmed_payment(
+        merchant, fee_base_units=fee, amount_final=2 * (USDC_50 + fee)
+    )
+    refund = await (await create(client, merchant, payment=overpaid.id)).get_json()
+    assert refund["amount_base_units"] == str(2 * USDC_50)
+
+
+async def test_list_by_a_payment_id_longer_than_any_is_empty(
+    client, merchant: MerchantKeys
+) -> None:
+    for length in (49, 64):
+        response = await client.get(f"/v1/refunds?payment={'p' * length}", headers=merchant.auth())
+        body = await response.get_json()
+        assert response.status_code == 200 and body["data"] == [], body
 
 
 @pytest.mark.parametrize(
