@@ -23,16 +23,16 @@ from app.dashboard.web import (
     settings,
     signed_in,
 )
-from app.models import Payment, Refund
+from app.models import Merchant, Payment, Refund
 from app.money import MoneyError, decimal_to_base_units
 from app.networks import Network, RefundNetwork
 from app.refunds import (
+    OPEN_STATUSES,
     RefundRefused,
     cancel_refund,
     claim_url,
     create_refund,
-    refundable_amount,
-    refunded_amount,
+    left_to_refund,
     send_claim_email,
     transfer_request,
 )
@@ -41,7 +41,6 @@ from app.states import PaymentStatus, RefundStatus
 refunds = dashboard_blueprint("dashboard_refunds")
 
 PAGE_SIZE = 50
-_OPEN = (RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING)
 # What wallet.js says while the merchant pays a refund (its English texts stand for the rest).
 WALLET_MESSAGES = {
     "confirm_payment": "Confirm the refund in your wallet…",
@@ -99,7 +98,9 @@ async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Respo
     known = registry()
     network = known.network(refund.network)
     owner = signed.may(Role.OWNER)
-    transfer = transfer_request(refund, known) if refund.status == RefundStatus.PENDING else None
+    # Once the merchant's transfer is seen on chain, there is nothing left to send or cancel.
+    awaiting_transfer = refund.status == RefundStatus.PENDING and refund.tx_hash is None
+    transfer = transfer_request(refund, known) if awaiting_transfer else None
     payable = (
         owner
         and transfer is not None
@@ -116,7 +117,8 @@ async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Respo
         # The claim link lets whoever holds it choose where the money goes: owners only.
         claim_url=claim_url(refund, settings()) if owner else "",
         tx_url=_tx_url(network, refund.tx_hash),
-        may_change=owner and refund.status in _OPEN,
+        may_change=owner and refund.status in OPEN_STATUSES and refund.tx_hash is None,
+        payout_now=await _changed_payout(refund, network),
         transfer=transfer if payable else None,
         transfer_uri=transfer.uri if transfer is not None else "",
         scripts=network.checkout_scripts if payable and network is not None else (),
@@ -124,6 +126,22 @@ async def _refund_page(refund: Refund, status: int = 200, **extra: Any) -> Respo
         notice=request.args.get("notice", "") if request.method == "GET" else "",
         **extra,
     )
+
+
+async def _changed_payout(refund: Refund, network: Network | None) -> str:
+    """The merchant's payout address on the refund's network when it is no longer the one
+    the refund must be sent from ("" when unchanged, or the refund needs no transfer): the
+    watcher only recognises a transfer from `refund.from_address`."""
+    if refund.status not in OPEN_STATUSES or refund.tx_hash is not None:
+        return ""
+    merchant = await Merchant.get(id=refund.merchant_id)
+    payout = merchant.payout_addresses.get(refund.network) or ""
+    if network is not None and payout:
+        try:
+            payout = network.normalize_address(payout)
+        except ValueError:
+            pass
+    return payout if payout != refund.from_address else ""
 
 
 def _tx_url(network: Network | None, tx_hash: str | None) -> str:
@@ -158,12 +176,12 @@ async def refund_form(payment_id: str) -> Response:
 
 
 async def _form_page(payment: Payment, status: int = 200, **extra: Any) -> Response:
-    left = refundable_amount(payment) - await refunded_amount(payment.id)
+    left = await left_to_refund(payment)
     return await render(
         "dashboard/refund_new.html",
         status=status,
         payment=payment,
-        left=token_amount(max(0, left), payment),
+        left=token_amount(left, payment),
         refundable=payment.status == PaymentStatus.CONFIRMED and left > 0,
         **extra,
     )

@@ -9,7 +9,7 @@ import re
 from app.dashboard.users import Role
 from app.models import AuditLog, Payment, Refund
 from app.states import RefundStatus
-from tests.conftest import MerchantKeys
+from tests.conftest import TEST_PAYOUT, MerchantKeys
 from tests.dashboard.conftest import SignedInClient
 from tests.records import make_payment, make_session
 
@@ -143,3 +143,53 @@ async def test_another_merchants_refund_is_not_found(
     owner = await signed_in(Role.OWNER)
     missing = await owner.get("/dashboard/refunds/re_nothing")
     assert missing.status_code == 404
+
+
+async def test_a_seen_transfer_cannot_be_canceled_and_a_changed_payout_is_named(
+    signed_in: SignedInClient, merchant: MerchantKeys
+) -> None:
+    owner = await signed_in(Role.OWNER)
+    payment = await confirmed_payment(merchant)
+    page_path = f"/dashboard/payments/{payment.id}"
+    created = await owner.post_form(f"{page_path}/refunds", {"amount": "2"}, page_path)
+    refund_path = created.headers["Location"].split("?")[0]
+    refund_id = refund_path.rsplit("/", 1)[1]
+    await Refund.filter(id=refund_id).update(
+        status=RefundStatus.PENDING, address=SHOPPER, watch_from_block=1
+    )
+    assert "payout address on" not in await owner.page(refund_path)
+
+    # The merchant changed their payout address since: send it from the old one.
+    new_payout = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+    merchant.merchant.payout_addresses = {"devnet": new_payout.lower()}
+    await merchant.merchant.save()
+    shown = await owner.page(refund_path)
+    assert "your payout address on" in shown and "changed since" in shown
+    assert f"Send it from <code>{TEST_PAYOUT}</code>" in shown and new_payout in shown
+
+    # Seen on chain, not final yet: nothing to pay, nothing to cancel.
+    await Refund.filter(id=refund_id).update(
+        tx_hash="0x" + "ab" * 32, tx_position=0, block_number=9
+    )
+    shown = await owner.page(refund_path)
+    assert "your transfer is on chain" in shown
+    assert "Pay refund" not in shown and "Cancel refund" not in shown
+    assert "changed since" not in shown
+    # A cancel from a page loaded before: refused, with the reason.
+    refused = await owner.post_form(f"{refund_path}/cancel", {}, "/dashboard/refunds")
+    assert refused.status_code == 400
+    assert "already on chain" in await refused.get_data(as_text=True)
+    assert (await Refund.get(id=refund_id)).status == RefundStatus.PENDING
+
+
+async def test_the_form_offers_what_reached_the_merchant(
+    signed_in: SignedInClient, merchant: MerchantKeys
+) -> None:
+    """A deposit payment's gateway fee went to the fee recipient: not refundable."""
+    owner = await signed_in(Role.OWNER)
+    session = await make_session(merchant.merchant.id, status="completed")
+    payment = await make_payment(
+        session, status="confirmed", fee_base_units=500_000, amount_final=50_500_000
+    )
+    form = await owner.page(f"/dashboard/payments/{payment.id}/refunds")
+    assert "50 USDC" in form and "50.5" not in form
