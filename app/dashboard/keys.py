@@ -18,11 +18,13 @@ from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    keep_shown_once,
     owned,
     redirect_to,
     render,
     requires,
     signed_in,
+    take_shown_once,
 )
 from app.keys import create_key, revoke_key
 from app.models import ApiKey, Merchant
@@ -49,6 +51,15 @@ async def _keys_page(status: int = 200, **context: Any) -> Response:
 async def keys_page() -> Response:
     done = request.args.get("done")
     notice = "Revoked: the API refuses the key within a second." if done == "revoked" else ""
+    shown = request.args.get("shown", "")
+    if shown:  # the page after "Create": the new key's secret, this once
+        kept = take_shown_once(shown)
+        if kept is not None:
+            return await _keys_page(created=True, secret=kept["secret"])
+        notice = (
+            "The new key's secret is no longer shown: it is shown once. If you did not copy "
+            "it, revoke that key and create another."
+        )
     return await _keys_page(notice=notice)
 
 
@@ -68,7 +79,8 @@ async def create_api_key() -> Response:
             ip=signed.ip,
             connection=connection,
         )
-    return await _keys_page(201, created=created.key, secret=created.secret)
+    # A redirect, so reloading the page does not create another key.
+    return redirect_to(f"/dashboard/keys?shown={keep_shown_once({'secret': created.secret})}")
 
 
 @keys.post("/keys/<key_id>/revoke")

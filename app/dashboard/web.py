@@ -8,6 +8,8 @@ CSP with per-response nonces, no framing, no referrer).
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -201,6 +203,39 @@ def requires(needed: Role) -> Callable[[Callable[P, Awaitable[Any]]], Callable[P
         return guarded
 
     return decorate
+
+
+# Shown-once secrets (a new API key, a webhook signing secret) travel from the form's POST to
+# the page its 303 leads to (post-redirect-get: reloading that page creates no second key and
+# rotates nothing again). They are never written to the database or put in a URL: only a
+# random token is, naming the values kept here in this process's memory for
+# SHOWN_ONCE_SECONDS, for the session that made them; the first GET takes them. Behind several
+# server processes that GET may reach another one, whose page then says the secret is no
+# longer shown (revoke and create again, or rotate again).
+SHOWN_ONCE_SECONDS = 60
+_shown_once: dict[str, tuple[float, str, dict[str, str]]] = {}
+
+
+def keep_shown_once(values: dict[str, str]) -> str:
+    """Keep `values` for the page after this POST; the token to put in its URL."""
+    now = time.monotonic()
+    for token, (expires, _, _) in list(_shown_once.items()):
+        if expires <= now:
+            del _shown_once[token]
+    token = secrets.token_urlsafe(18)
+    _shown_once[token] = (now + SHOWN_ONCE_SECONDS, signed_in().session.id, values)
+    return token
+
+
+def take_shown_once(token: str) -> dict[str, str] | None:
+    """The values kept under `token` for this session, once; None when gone, expired, kept
+    by another process or another session's."""
+    kept = _shown_once.get(token)
+    if kept is None or kept[1] != signed_in().session.id:
+        return None
+    del _shown_once[token]
+    expires, _, values = kept
+    return values if expires > time.monotonic() else None
 
 
 async def password_refusal(password: str) -> str | None:

@@ -23,12 +23,14 @@ from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
     error_page,
+    keep_shown_once,
     owned,
     redirect_to,
     render,
     requires,
     settings,
     signed_in,
+    take_shown_once,
 )
 from app.models import WebhookDelivery, WebhookEndpoint
 from app.objects import webhook_delivery_object
@@ -95,6 +97,17 @@ async def _list_page(status: int = 200, **context: Any) -> Response:
 @webhooks.get("/webhooks")
 @requires(Role.VIEWER)
 async def webhooks_page() -> Response:
+    shown = request.args.get("shown", "")
+    if shown:  # the page after "Add endpoint": its signing secret, this once
+        kept = take_shown_once(shown)
+        created = await owned(WebhookEndpoint, kept["endpoint"]) if kept is not None else None
+        if kept is not None and created is not None:
+            return await _list_page(form={"events": ["*"]}, created=created, secret=kept["secret"])
+        return await _list_page(
+            form={"events": ["*"]},
+            notice="The new endpoint's signing secret is no longer shown: it is shown once. "
+            "If you did not copy it, rotate it on the endpoint's page.",
+        )
     return await _list_page(form={"events": ["*"]})
 
 
@@ -135,7 +148,9 @@ async def create_webhook() -> Response:
         return await _list_page(400, form=entered, error=refused.message)
     except SecretKeyMissing:
         return await _list_page(500, form=entered, error=NO_SECRET_KEY)
-    return await _list_page(201, form={"events": ["*"]}, created=endpoint, secret=secret)
+    # A redirect, so reloading the page does not add another endpoint.
+    kept = keep_shown_once({"endpoint": endpoint.id, "secret": secret})
+    return redirect_to(f"/dashboard/webhooks?shown={kept}")
 
 
 def _form_message(error: ValidationError) -> str:
@@ -205,6 +220,16 @@ async def webhook_page(endpoint_id: str) -> Response:
     endpoint = await _own_endpoint(endpoint_id)
     if endpoint is None:
         return await _not_found()
+    shown = request.args.get("shown", "")
+    if shown:  # the page after "Rotate secret": the new secret, this once
+        kept = take_shown_once(shown)
+        if kept is not None and kept["endpoint"] == endpoint.id:
+            return await _endpoint_page(endpoint, secret=kept["secret"], overlap=kept["overlap"])
+        return await _endpoint_page(
+            endpoint,
+            notice="The new signing secret is no longer shown: it is shown once. If you did "
+            "not copy it, rotate again.",
+        )
     return await _endpoint_page(endpoint, notice=NOTICES.get(request.args.get("done", ""), ""))
 
 
@@ -252,7 +277,11 @@ async def rotate_webhook_secret(endpoint_id: str) -> Response:
         )
     except SecretKeyMissing:
         return await _endpoint_page(endpoint, 500, error=NO_SECRET_KEY)
-    return await _endpoint_page(endpoint, secret=secret, overlap=OVERLAPS[overlap])
+    # A redirect, so reloading the page does not rotate again.
+    kept = keep_shown_once(
+        {"endpoint": endpoint.id, "secret": secret, "overlap": OVERLAPS[overlap]}
+    )
+    return redirect_to(f"/dashboard/webhooks/{endpoint.id}?shown={kept}")
 
 
 @webhooks.post("/webhooks/<endpoint_id>/test")

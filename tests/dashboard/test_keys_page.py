@@ -20,8 +20,9 @@ def _secret_of(html: str) -> str:
 
 async def _create(client: DashboardClient) -> tuple[ApiKey, str, str]:
     response = await client.post_form("/dashboard/keys", {}, "/dashboard/keys")
-    html = await response.get_data(as_text=True)
-    assert response.status_code == 201, html
+    # Post-redirect-get: the page after the 303 shows the secret once.
+    assert response.status_code == 303, await response.get_data(as_text=True)
+    html = await client.page(response.headers["Location"])
     secret = _secret_of(html)
     return await ApiKey.get(secret_sha256=hash_secret(secret)), secret, html
 

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from html import unescape
 
+import pytest
 from quart import Quart
 
-from app.dashboard import totp
+from app.dashboard import totp, web
 from app.dashboard.formatting import crypto, fiat, token_amount
 from app.dashboard.users import Role
 from app.dashboard.web import safe_next
-from app.models import AuditLog, Merchant, Refund, User
+from app.models import ApiKey, AuditLog, Merchant, Refund, User, WebhookEndpoint
 from app.search import FilterError, PaymentFilters
 from tests.conftest import MerchantKeys
 from tests.dashboard.conftest import PASSWORD, DashboardClient, MakeUser, SignedInClient
 from tests.dashboard.test_sign_in import turn_on_totp
 from tests.records import make_payment, make_refund, make_session
+from tests.webhooks.conftest import clean_endpoints, private_targets  # noqa: F401 - fixtures
 
 LONG_REFUND_ID = "re_" + "x" * 38  # 41 characters: one more than the refunds' id column
 LONG_PAYMENT_ID = "pay_" + "x" * 45  # 49: one more than the payments' id column
@@ -207,3 +209,58 @@ async def test_one_amount_formatter(merchant: MerchantKeys) -> None:
     assert token_amount(12_500_000, payment) == "12.5 USDC"
     refund = await make_refund(payment, 12_500_000, "pending_address")
     assert crypto(refund) == "12.5 USDC"
+
+
+@pytest.mark.usefixtures("private_targets", "clean_endpoints")
+async def test_shown_once_secrets_come_after_a_redirect(signed_in: SignedInClient) -> None:
+    """Create key, add endpoint and rotate answer with a 303: reloading the page they lead to
+    sends no form again (no second key, no second rotation) and shows the secret no more."""
+    client = await signed_in(Role.DEVELOPER)
+    merchant_id = client.user.merchant_id  # type: ignore[attr-defined]
+    keys_before = await ApiKey.filter(merchant_id=merchant_id).count()
+    created = await client.post_form("/dashboard/keys", {}, "/dashboard/keys")
+    assert created.status_code == 303
+    location = created.headers["Location"]
+    assert location.startswith("/dashboard/keys?shown=")
+    first = await client.page(location)
+    secret = first.split('<code id="new-secret">')[1].split("<")[0]
+    assert secret.startswith("sk_test_") and secret not in location
+    again = await client.page(location)  # a reload
+    assert secret not in again and "no longer shown" in again
+    assert await ApiKey.filter(merchant_id=merchant_id).count() == keys_before + 1
+
+    # Another browser (session) cannot take it, even with the link.
+    made = await client.post_form("/dashboard/keys", {}, "/dashboard/keys")
+    other = await signed_in(Role.DEVELOPER)
+    assert "new-secret" not in await other.page(made.headers["Location"])
+    assert "new-secret" in await client.page(made.headers["Location"])
+
+    added = await client.post_form(
+        "/dashboard/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "events": "*", "description": ""},
+        "/dashboard/webhooks",
+    )
+    assert added.status_code == 303
+    shown = await client.page(added.headers["Location"])
+    assert "whsec_" in shown and "Endpoint created" in shown
+    assert "whsec_" not in await client.page(added.headers["Location"])
+    endpoint = await WebhookEndpoint.get(merchant_id=merchant_id)
+
+    path = f"/dashboard/webhooks/{endpoint.id}"
+    rotated = await client.post_form(f"{path}/rotate", {"expires_in": "0"}, path)
+    assert rotated.status_code == 303
+    shown = await client.page(rotated.headers["Location"])
+    assert 'id="new-secret">whsec_' in shown and "None: the old secret stops now" in shown
+    reloaded = await client.page(rotated.headers["Location"])
+    assert "new-secret" not in reloaded and "rotate again" in reloaded
+    await endpoint.refresh_from_db()
+    assert len(endpoint.signing_secrets) == 1
+
+
+async def test_shown_once_values_expire(signed_in: SignedInClient, app: Quart) -> None:
+    client = await signed_in(Role.DEVELOPER)
+    created = await client.post_form("/dashboard/keys", {}, "/dashboard/keys")
+    token = created.headers["Location"].split("shown=")[1]
+    expires, session_id, values = web._shown_once[token]
+    web._shown_once[token] = (expires - web.SHOWN_ONCE_SECONDS - 1, session_id, values)
+    assert "no longer shown" in await client.page(created.headers["Location"])
