@@ -485,13 +485,16 @@ async def _search(
         }
         if wanted:
             found += await network.find_transfers(sorted(wanted, key=repr), first, end)
-    # A transfer already recorded on a refund pays no other one.
+    # A transfer already recorded on a refund pays no other one (refunds that succeeded
+    # before positions were recorded take their whole transaction).
     taken: set[tuple[str, int]] = set()
     if found:
         recorded = await Refund.filter(
             network=network.key, tx_hash__in=list({t.tx_id for t in found})
         ).values_list("tx_hash", "tx_position")
-        taken = {(str(tx), int(str(position))) for tx, position in recorded}
+        whole = {str(tx) for tx, position in recorded if position is None}
+        taken = {(str(tx), int(str(position))) for tx, position in recorded if position is not None}
+        taken |= {(t.tx_id, t.position) for t in found if t.tx_id in whole}
     recorded_now: dict[str, ChainTransfer] = {}
     for refund in refunds:
         for transfer in found:

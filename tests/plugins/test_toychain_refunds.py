@@ -239,3 +239,20 @@ def test_refundable_is_what_reached_the_merchant() -> None:
     assert refundable_amount(no_fee) == 107
     both = Payment(amount_base_units=100, fee_base_units=1, amount_final=101, tx_hash="0xt")
     assert refundable_amount(both) == 200
+
+
+async def test_a_refund_paid_before_positions_were_recorded_keeps_its_transfer(
+    toy_registry: Registry,
+) -> None:
+    network, payment, payout = await paid(toy_registry)
+    shopper = new_address()
+    watcher = ChainWatcher(network, toy_registry)
+    await watcher.poll_once()
+    older = await refund_to(toy_registry, payment, shopper, TUSD_2 // 2)
+    newer = await refund_to(toy_registry, payment, shopper, TUSD_2 // 2)
+    tx = network.chain.send(payout, shopper, TOY_USD.address, TUSD_2 // 2, "")
+    network.chain.mine(3)
+    # As an earlier version left it: succeeded with the transaction, no position.
+    await Refund.filter(id=older.id).update(status="succeeded", tx_hash=tx, block_number=1)
+    assert (await watcher.poll_once()).refunded == []
+    assert (await Refund.get(id=newer.id)).tx_hash is None
