@@ -2,7 +2,7 @@
 history, and the "Resend" of a webhook delivery shown there.
 
 Filters and search are `app.search`'s (the CSV exports use the same); pages are the API's
-cursor pagination (`app.api.pagination.paginate`), newest first. Every query is scoped to the
+cursor pagination (`app.dashboard.paging`), newest first. Every query is scoped to the
 signed-in merchant and the mode of the test/live toggle: another merchant's or the other
 mode's object is a 404 page, the same as one that does not exist.
 """
@@ -12,18 +12,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from pydantic import ValidationError
 from quart import Response, request
-from tortoise.exceptions import ValidationError as FieldValueRefused
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
-from app.api.errors import ApiError
-from app.api.pagination import paginate
-from app.api.schemas import CursorParams
 from app.audit import audit
 from app.dashboard.formatting import fiat
 from app.dashboard.history import explorer_link, load_history, network_name
+from app.dashboard.paging import page_of
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
@@ -57,37 +52,6 @@ def _filter_choices(livemode: bool) -> dict[str, list[str]]:
     return {"networks": networks, "tokens": tokens}
 
 
-async def _page_of(
-    query: QuerySet[Any], path: str, filter_params: dict[str, str]
-) -> tuple[list[Any], dict[str, str], str]:
-    """One page of `query` by the request's cursor (`starting_after` / `ending_before`):
-    its rows, the Next/Previous links, and an error message for a bad cursor."""
-    after = request.args.get("starting_after") or None
-    before = request.args.get("ending_before") or None
-    links: dict[str, str] = {}
-    try:
-        params = CursorParams(limit=PAGE_SIZE, starting_after=after, ending_before=before)
-        page = await paginate(query, params, path, lambda row: {"row": row})
-    except (ValidationError, ApiError, FieldValueRefused):
-        # A cursor from another page, mode or merchant: start again from the newest.
-        page = await paginate(query, CursorParams(limit=PAGE_SIZE), path, lambda r: {"row": r})
-        after = before = None
-        error = "That page is no longer there; showing the newest instead."
-    else:
-        error = ""
-    rows = [item["row"] for item in page["data"]]
-    if rows:
-        more_after = page["has_more"] if before is None else True
-        more_before = page["has_more"] if before is not None else after is not None
-        if more_after:
-            links["next"] = f"{path}?" + urlencode({**filter_params, "starting_after": rows[-1].id})
-        if more_before:
-            links["previous"] = f"{path}?" + urlencode(
-                {**filter_params, "ending_before": rows[0].id}
-            )
-    return rows, links, error
-
-
 async def _list_page(
     *,
     kind: str,
@@ -115,7 +79,7 @@ async def _list_page(
             merchant_id=signed.merchant_id,
             livemode=signed.livemode,
         )
-        rows, links, error = await _page_of(query, path, filters.as_params())
+        rows, links, error = await page_of(query, path, filters.as_params(), PAGE_SIZE)
     context: dict[str, Any] = {
         "kind": kind,
         "rows": rows,

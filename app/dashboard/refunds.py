@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Response, request
-from tortoise.expressions import Q
 
 from app.dashboard.formatting import crypto, token_amount
+from app.dashboard.paging import page_of
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
@@ -63,19 +63,13 @@ async def refunds_list() -> Response:
         query = query.filter(status=status)
     else:
         status = ""
-    before = request.args.get("before", "")
-    if before:
-        cursor = await owned(Refund, before)  # another's, or no such refund: the newest
-        if cursor is not None:
-            query = query.filter(
-                Q(created_at__lt=cursor.created_at)
-                | Q(created_at=cursor.created_at, id__lt=cursor.id)
-            )
-    rows = await query.order_by("-created_at", "-id").limit(PAGE_SIZE + 1)
+    filters = {"status": status} if status else {}
+    rows, links, error = await page_of(query, "/dashboard/refunds", filters, PAGE_SIZE)
     return await render(
         "dashboard/refunds.html",
-        refunds=rows[:PAGE_SIZE],
-        more=rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else "",
+        refunds=rows,
+        links=links,
+        error=error,
         status_filter=status,
         statuses=list(RefundStatus),
     )

@@ -4,6 +4,7 @@ re-entries counted like sign-ins, printable `next` paths only, one amount format
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import pytest
@@ -11,6 +12,7 @@ from quart import Quart
 
 from app.dashboard import totp, web
 from app.dashboard.formatting import crypto, fiat, token_amount
+from app.dashboard.refunds import PAGE_SIZE as REFUNDS_PER_PAGE
 from app.dashboard.users import Role
 from app.dashboard.web import safe_next
 from app.models import ApiKey, AuditLog, Merchant, Refund, User, WebhookEndpoint
@@ -57,15 +59,15 @@ async def test_list_cursors_no_object_can_have_start_from_the_newest(
     viewer = await signed_in(Role.VIEWER)
     payment = await make_payment(await make_session(merchant.merchant.id), status="confirmed")
     refund = await make_refund(payment, 1_000_000, "pending_address")
-    listed = await viewer.page(f"/dashboard/refunds?before={LONG_REFUND_ID}")
-    assert refund.id in listed
-    assert refund.id in await viewer.page("/dashboard/refunds?before=re_%07")
-    # Another merchant's refund is no cursor either: the newest of one's own.
     other = await Merchant.create(id="mer_other_review", name="Other", payout_addresses={})
     foreign = await make_refund(
         await make_payment(await make_session(other.id), status="confirmed"), 1, "canceled"
     )
-    assert refund.id in await viewer.page(f"/dashboard/refunds?before={foreign.id}")
+    # Too long, unprintable, another merchant's: no cursor; the newest of one's own.
+    for cursor in (LONG_REFUND_ID, "re_%07", foreign.id):
+        for name in ("starting_after", "ending_before"):
+            listed = await viewer.page(f"/dashboard/refunds?{name}={cursor}")
+            assert refund.id in listed and "showing the newest instead" in listed
     for cursor in ("starting_after", "ending_before"):
         page = await viewer.page(f"/dashboard/payments?{cursor}={LONG_PAYMENT_ID}")
         assert payment.id in page
@@ -264,3 +266,22 @@ async def test_shown_once_values_expire(signed_in: SignedInClient, app: Quart) -
     expires, session_id, values = web._shown_once[token]
     web._shown_once[token] = (expires - web.SHOWN_ONCE_SECONDS - 1, session_id, values)
     assert "no longer shown" in await client.page(created.headers["Location"])
+
+
+async def test_the_refunds_list_pages_like_the_other_lists(
+    signed_in: SignedInClient, merchant: MerchantKeys
+) -> None:
+    payment = await make_payment(await make_session(merchant.merchant.id), status="confirmed")
+    made = [await make_refund(payment, 1, "canceled") for _ in range(REFUNDS_PER_PAGE + 1)]
+    newest_first = sorted(made, key=lambda r: (r.created_at, r.id), reverse=True)
+    viewer = await signed_in(Role.VIEWER)
+    first = await viewer.page("/dashboard/refunds?status=canceled")
+    assert newest_first[-1].id not in first and 'rel="prev"' not in first
+    older = re.search(r'href="([^"]+)" rel="next"', first)
+    assert older is not None
+    second = await viewer.page(unescape(older.group(1)))
+    assert newest_first[-1].id in second and newest_first[0].id not in second
+    assert "status=canceled" in older.group(1) and 'rel="next"' not in second
+    newer = re.search(r'href="([^"]+)" rel="prev"', second)
+    assert newer is not None
+    assert newest_first[0].id in await viewer.page(unescape(newer.group(1)))
