@@ -412,13 +412,14 @@ async def recognise_refunds(
 
 
 async def _follow_seen(
-    network: RefundNetwork,
+    network: Network,
     refund: Refund,
     just_found: ChainTransfer | None,
     depth: int,
     scan: RefundScan,
 ) -> None:
     """A seen transfer: final yet (`refund.succeeded`), still there, or gone?"""
+    assert isinstance(network, RefundNetwork)
     assert refund.tx_hash is not None and refund.tx_position is not None
     transfer = just_found or await network.locate_transfer(refund.tx_hash, refund.tx_position)
     if transfer is None or not _pays(transfer, refund):
@@ -464,10 +465,11 @@ def _pays(transfer: ChainTransfer, refund: Refund) -> bool:
 
 
 async def _search(
-    network: RefundNetwork, refunds: Sequence[Refund], processed_head: int
+    network: Network, refunds: Sequence[Refund], processed_head: int
 ) -> dict[str, ChainTransfer]:
     """Search the blocks after the refunds' `watch_from_block`s once for all of them; the
     transfers recorded on refunds by their id (those refunds are then seen)."""
+    assert isinstance(network, RefundNetwork)
     # `watch_from_block` is the last block that needs no more looking at (at first the head
     # when the address was given: the merchant could not know where to send it before).
     start = min(r.watch_from_block or 0 for r in refunds) + 1
@@ -517,7 +519,7 @@ async def _search(
     return recorded_now
 
 
-async def _record_seen(network: RefundNetwork, refund: Refund, transfer: ChainTransfer) -> bool:
+async def _record_seen(network: Network, refund: Refund, transfer: ChainTransfer) -> bool:
     """Store the transfer on the refund while it is pending (no cancel from now on); False
     when another refund recorded it first or the refund is no longer pending."""
     try:
