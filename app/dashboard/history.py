@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from app.dashboard.formatting import crypto, token_amount
 from app.models import ChainObservation, Event, Payment, Refund, WebhookAttempt, WebhookDelivery
-from app.money import base_units_to_decimal
 from app.networks import ObservationKind, Registry
 from app.states import WebhookEndpointStatus
 
@@ -94,8 +94,7 @@ def _observed_amount(observation: ChainObservation, payment: Payment) -> str:
     token = observation.token or None
     same_token = (token or "").lower() == (payment.token_address or "").lower()
     if same_token:
-        amount = base_units_to_decimal(observation.amount, payment.decimals)
-        return f"{amount} {payment.crypto_currency}"
+        return token_amount(observation.amount, payment)
     return f"{observation.amount} base units of {token or 'the native coin'}"
 
 
@@ -227,8 +226,7 @@ async def _chain_transactions(
                     tx_hash=payment.tx_hash,
                     block_number=payment.block_number,
                     canonical=True,
-                    amount=f"{base_units_to_decimal(payment.amount_base_units, payment.decimals)}"
-                    f" {payment.crypto_currency}",
+                    amount=crypto(payment),
                     explorer_url=explorer_link(registry, payment.network, payment.tx_hash),
                     mismatch="",
                     seen_at=None,
