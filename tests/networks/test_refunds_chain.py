@@ -242,3 +242,24 @@ async def test_one_native_transfer_pays_one_of_two_equal_refunds(
     first, second = [await api.get(f"/v1/refunds/{r['id']}") for r in refunds]
     assert (first["status"], first["tx_hash"]) == ("succeeded", tx_hash)
     assert (second["status"], second["tx_hash"]) == ("pending", None)
+
+
+async def test_a_reorg_that_drops_the_seen_transfer_is_noticed(
+    api: Api, chain: DevChain, make_registry: RegistryFactory
+) -> None:
+    registry = make_registry(confirmations=3)
+    watcher = ChainWatcher(registry.networks[DEVNET], registry)
+    payment = await confirmed_payment(api, chain, watcher, "ETH")
+    refund = await refund_of(api, payment, amount_base_units="1000")
+    shopper = Account.create().address
+    await provide_address(await Refund.get(id=refund["id"]), shopper, registry=registry)
+    sent = await chain.transfer(shopper, 1000, key=merchant_key(chain))
+    assert (await watcher.poll_once()).refunded == []
+    assert (await Refund.get(id=refund["id"])).tx_hash == sent
+    await chain.reorg(2)  # the transfer's block replaced by an empty one
+    await chain.mine(1)
+    assert (await watcher.poll_once()).refunded == []
+    lost = await Refund.get(id=refund["id"])
+    assert (lost.status, lost.tx_hash, lost.tx_position) == ("pending", None, None)
+    status, _ = await api.call("POST", f"/v1/refunds/{refund['id']}/cancel")
+    assert status == 200  # nothing on chain any more: the merchant may withdraw it
