@@ -15,6 +15,7 @@ for the merchant's own actions, an audit entry) in the same transaction.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import smtplib
 import ssl
@@ -61,6 +62,9 @@ CLAIM_TOKEN_CHARS = 32  # 190 random bits: the claim link is the shopper's only 
 # in `max_scan_range` chunks), so refunds whose address was given long ago (a watcher that
 # was down) catch up over a few polls, never one long one.
 MAX_BLOCKS_PER_POLL = 2_000
+# Canceled refunds are still searched this long, so a transfer the merchant sent before
+# canceling (the cancel is refused only once the transfer is seen) is logged at WARNING.
+WATCH_AFTER_CANCEL = dt.timedelta(days=1)
 SMTP_TIMEOUT_SECONDS = 20.0
 # Refunds still owed: the shopper's address or the merchant's transfer outstanding.
 OPEN_STATUSES = frozenset({RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING})
@@ -396,9 +400,16 @@ async def recognise_refunds(
     pending = await Refund.filter(network=network.key, status=RefundStatus.PENDING).order_by(
         "created_at", "id"
     )
-    if not pending:
-        return scan
-    searching = [r for r in pending if r.tx_hash is None and r.address is not None]
+    # Refunds canceled lately are still looked at, so a transfer the merchant sent before
+    # canceling is reported to the operator (it pays nothing).
+    canceled = await Refund.filter(
+        network=network.key,
+        status=RefundStatus.CANCELED,
+        address__not_isnull=True,
+        tx_hash=None,
+        updated_at__gte=utcnow() - WATCH_AFTER_CANCEL,
+    ).order_by("created_at", "id")
+    searching = [r for r in pending if r.tx_hash is None and r.address is not None] + canceled
     found = await _search(network, searching, processed_head) if searching else {}
     seen = [r for r in pending if r.tx_hash is not None]
     if not seen:
@@ -504,6 +515,10 @@ async def _search(
                 continue
             if (transfer.tx_id, transfer.position) in taken or not _pays(transfer, refund):
                 continue
+            if refund.status == RefundStatus.CANCELED:
+                _warn_canceled(network, refund, transfer)
+                taken.add((transfer.tx_id, transfer.position))
+                break
             if await _record_seen(network, refund, transfer):
                 recorded_now[refund.id] = transfer
                 taken.add((transfer.tx_id, transfer.position))
@@ -512,7 +527,7 @@ async def _search(
                 break  # canceled meanwhile
             taken.add((transfer.tx_id, transfer.position))  # another refund's (a race)
         if refund.id not in recorded_now and (refund.watch_from_block or 0) < last:
-            await Refund.filter(id=refund.id, status=RefundStatus.PENDING, tx_hash=None).update(
+            await Refund.filter(id=refund.id, status=refund.status, tx_hash=None).update(
                 watch_from_block=last
             )
             refund.watch_from_block = last
@@ -544,16 +559,7 @@ async def _record_seen(network: Network, refund: Refund, transfer: ChainTransfer
         current = await Refund.get(id=refund.id)
         refund.status = current.status
         if current.status == RefundStatus.CANCELED:
-            log.warning(
-                "%s: refund %s was canceled, but its transfer %s arrived anyway "
-                "(%s base units from %s to %s): money was sent for a canceled refund",
-                network.key,
-                refund.id,
-                transfer.tx_id,
-                transfer.amount,
-                transfer.sender,
-                transfer.recipient,
-            )
+            _warn_canceled(network, refund, transfer)
         return False
     refund.tx_hash = transfer.tx_id
     refund.tx_position = transfer.position
@@ -561,6 +567,19 @@ async def _record_seen(network: Network, refund: Refund, transfer: ChainTransfer
     refund.watch_from_block = transfer.block_number
     log.info("%s: refund %s: transfer %s seen", network.key, refund.id, transfer.tx_id)
     return True
+
+
+def _warn_canceled(network: Network, refund: Refund, transfer: ChainTransfer) -> None:
+    log.warning(
+        "%s: refund %s was canceled, but a transfer for it arrived anyway (%s, %s base units "
+        "from %s to %s): money was sent for a canceled refund",
+        network.key,
+        refund.id,
+        transfer.tx_id,
+        transfer.amount,
+        transfer.sender,
+        transfer.recipient,
+    )
 
 
 async def rewind(

@@ -256,3 +256,24 @@ async def test_a_refund_paid_before_positions_were_recorded_keeps_its_transfer(
     await Refund.filter(id=older.id).update(status="succeeded", tx_hash=tx, block_number=1)
     assert (await watcher.poll_once()).refunded == []
     assert (await Refund.get(id=newer.id)).tx_hash is None
+
+
+async def test_a_transfer_sent_before_the_cancel_is_a_warning_once(
+    toy_registry: Registry, caplog: pytest.LogCaptureFixture
+) -> None:
+    network, payment, payout = await paid(toy_registry)
+    shopper = new_address()
+    watcher = ChainWatcher(network, toy_registry)
+    await watcher.poll_once()
+    refund = await refund_to(toy_registry, payment, shopper)
+    network.chain.send(payout, shopper, TOY_USD.address, TUSD_2, "")
+    network.chain.mine(3)
+    await cancel_refund(refund, actor="test")  # before the watcher saw the transfer
+    with caplog.at_level(logging.WARNING, logger="kassa.refunds"):
+        assert (await watcher.poll_once()).refunded == []
+        network.chain.mine(1)
+        await watcher.poll_once()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "money was sent for a canceled refund" in warned[0]
+    after = await Refund.get(id=refund.id)
+    assert (after.status, after.tx_hash) == ("canceled", None)
