@@ -755,7 +755,9 @@ class RefundObject(BaseModel):
     claim_url: str = Field(description="The shopper's link to give the refund address.")
     address: str | None = Field(description="Where the refund goes, once the shopper gave it.")
     from_address: str = Field(description="The merchant's payout address that must send it.")
-    tx_hash: str | None = Field(description="The merchant's transfer, once final on chain.")
+    tx_hash: str | None = Field(
+        description="The merchant's transfer, once seen on chain (final once succeeded)."
+    )
     block_number: int | None
     created_at: IsoTime
     updated_at: IsoTime
