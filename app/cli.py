@@ -185,6 +185,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
+    from app.audit import CLI_ACTOR
     from app.keys import create_key
     from app.models import Merchant
 
@@ -192,7 +193,7 @@ async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
         merchant = await Merchant.get_or_none(id=args.merchant)
         if merchant is None:
             raise CliError(f"no merchant {args.merchant!r}")
-        created = await create_key(merchant, livemode=args.mode == "live")
+        created = await create_key(merchant, livemode=args.mode == "live", actor=CLI_ACTOR)
         emit(
             args.json,
             {"id": created.key.id, "secret": created.secret},
@@ -204,10 +205,11 @@ async def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    from app.audit import CLI_ACTOR
     from app.keys import revoke_key
 
     async def work() -> None:
-        if not await revoke_key(args.key_id):
+        if not await revoke_key(args.key_id, actor=CLI_ACTOR):
             raise CliError(f"no active key {args.key_id!r}")
         emit(args.json, {"id": args.key_id, "revoked": True}, f"revoked {args.key_id}")
 

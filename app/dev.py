@@ -112,6 +112,7 @@ async def demo_user(state_dir: Path, merchant_id: str) -> tuple[str, str]:
 
 async def demo_merchant(state_dir: Path, network_key: str, payout: str) -> tuple[str, str]:
     """(merchant id, a new test secret key): the demo merchant is created once, keys per run."""
+    from app.audit import CLI_ACTOR
     from app.keys import create_key
     from app.models import Merchant, new_id
 
@@ -128,7 +129,7 @@ async def demo_merchant(state_dir: Path, network_key: str, payout: str) -> tuple
     elif merchant.payout_addresses.get(network_key) != payout:
         merchant.payout_addresses = {**merchant.payout_addresses, network_key: payout}
         await merchant.save(update_fields=["payout_addresses"])
-    created = await create_key(merchant, livemode=False)
+    created = await create_key(merchant, livemode=False, actor=CLI_ACTOR)
     return merchant.id, created.secret
 
 

@@ -8,8 +8,9 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
+from app.audit import audit
 from app.models import ApiKey, Merchant, new_id, random_base62
 
 _SECRET_CHARS = 32  # base62: 190 random bits
@@ -26,19 +27,29 @@ def hash_secret(secret: str) -> str:
 
 
 async def create_key(
-    merchant: Merchant, livemode: bool, connection: BaseDBAsyncClient | None = None
+    merchant: Merchant, livemode: bool, *, actor: str, ip: str | None = None
 ) -> CreatedKey:
-    """A new key; pass the `connection` of a transaction to write it there (with its audit)."""
+    """A new key and its audit entry (`actor` made it: the CLI or a dashboard user)."""
     mode = "live" if livemode else "test"
     secret = f"sk_{mode}_{random_base62(_SECRET_CHARS)}"
-    key = await ApiKey.create(
-        id=new_id("key"),
-        merchant=merchant,
-        livemode=livemode,
-        display=f"sk_{mode}_…{secret[-4:]}",
-        secret_sha256=hash_secret(secret),
-        using_db=connection,
-    )
+    async with in_transaction() as connection:
+        key = await ApiKey.create(
+            id=new_id("key"),
+            merchant=merchant,
+            livemode=livemode,
+            display=f"sk_{mode}_…{secret[-4:]}",
+            secret_sha256=hash_secret(secret),
+            using_db=connection,
+        )
+        await audit(
+            merchant.id,
+            actor,
+            "api_key.created",
+            object_id=key.id,
+            details={"livemode": livemode, "display": key.display},
+            ip=ip,
+            connection=connection,
+        )
     return CreatedKey(key=key, secret=secret)
 
 
@@ -104,12 +115,25 @@ def forget_cached_keys() -> None:
     _key_cache.clear()
 
 
-async def revoke_key(key_id: str, connection: BaseDBAsyncClient | None = None) -> bool:
-    updated = (
-        await ApiKey.filter(id=key_id, revoked_at=None)
-        .using_db(connection)
-        .update(revoked_at=dt.datetime.now(dt.UTC))
-    )
+async def revoke_key(key_id: str, *, actor: str, ip: str | None = None) -> bool:
+    """Revoke an active key (False when there is none) and audit it."""
+    async with in_transaction() as connection:
+        key = await ApiKey.filter(id=key_id, revoked_at=None).using_db(connection).first()
+        updated = (
+            await ApiKey.filter(id=key_id, revoked_at=None)
+            .using_db(connection)
+            .update(revoked_at=dt.datetime.now(dt.UTC))
+        )
+        if key is not None and updated == 1:
+            await audit(
+                key.merchant_id,
+                actor,
+                "api_key.revoked",
+                object_id=key.id,
+                details={"livemode": key.livemode, "display": key.display},
+                ip=ip,
+                connection=connection,
+            )
     # This process stops accepting the key now; the others within KEY_CACHE_SECONDS.
     for secret_sha256, cached in list(_key_cache.items()):
         if cached.key.id == key_id:

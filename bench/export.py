@@ -91,7 +91,7 @@ async def fill(database_url: str, count: int) -> str:
         merchant = await Merchant.create(
             id=new_id("mer"), name="Bench", payout_addresses={"devnet": TEST_PAYOUT}
         )
-        key = await create_key(merchant, livemode=False)
+        key = await create_key(merchant, livemode=False, actor="cli")
         start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
         async with in_transaction(Merchant._meta.default_connection):
             for offset in range(0, count, INSERT_BATCH):

@@ -176,8 +176,8 @@ async def new_merchant(
     if payouts is None:
         payouts = {key: TEST_PAYOUT for key in TEST_NETWORKS}
     merchant = await Merchant.create(id=new_id("mer"), name=name, payout_addresses=payouts)
-    test_key = await create_key(merchant, livemode=False)
-    live_key = await create_key(merchant, livemode=True)
+    test_key = await create_key(merchant, livemode=False, actor="cli")
+    live_key = await create_key(merchant, livemode=True, actor="cli")
     return MerchantKeys(merchant, test_key.secret, live_key.secret)
 
 

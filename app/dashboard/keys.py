@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Response, request
-from tortoise.transactions import in_transaction
 
-from app.audit import audit
 from app.dashboard.users import Role
 from app.dashboard.web import (
     dashboard_blueprint,
@@ -68,17 +66,7 @@ async def keys_page() -> Response:
 async def create_api_key() -> Response:
     signed = signed_in()
     merchant = await Merchant.get(id=signed.merchant_id)
-    async with in_transaction() as connection:
-        created = await create_key(merchant, signed.livemode, connection)
-        await audit(
-            signed.merchant_id,
-            signed.actor,
-            "api_key.created",
-            object_id=created.key.id,
-            details={"livemode": signed.livemode, "display": created.key.display},
-            ip=signed.ip,
-            connection=connection,
-        )
+    created = await create_key(merchant, signed.livemode, actor=signed.actor, ip=signed.ip)
     # A redirect, so reloading the page does not create another key.
     return redirect_to(f"/dashboard/keys?shown={keep_shown_once({'secret': created.secret})}")
 
@@ -90,16 +78,6 @@ async def revoke_api_key(key_id: str) -> Response:
     key = await owned(ApiKey, key_id)
     if key is None:
         return await error_page(404, "No such API key in this mode.")
-    async with in_transaction() as connection:
-        if await revoke_key(key.id, connection):
-            await audit(
-                signed.merchant_id,
-                signed.actor,
-                "api_key.revoked",
-                object_id=key.id,
-                details={"livemode": key.livemode, "display": key.display},
-                ip=signed.ip,
-                connection=connection,
-            )
+    await revoke_key(key.id, actor=signed.actor, ip=signed.ip)
     # A redirect, so reloading the list does not send the form again.
     return redirect_to("/dashboard/keys?done=revoked")

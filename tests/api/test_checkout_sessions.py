@@ -82,7 +82,7 @@ async def test_authentication(client, merchant: MerchantKeys) -> None:
     key = await ApiKey.get(
         secret_sha256__isnull=False, merchant_id=merchant.merchant.id, livemode=False
     )
-    assert await revoke_key(key.id)
+    assert await revoke_key(key.id, actor="cli")
     revoked = await client.get("/v1/checkout/sessions", headers=merchant.auth())
     bodies.append(await assert_error(revoked, 401, "authentication_error", "api_key_invalid", None))
     assert all(body == bodies[0] for body in bodies), "unknown/revoked/malformed must look alike"

@@ -30,7 +30,7 @@ async def test_a_key_revoked_in_another_process_fails_there_within_a_second(
             response = await http.get("/v1/checkout/sessions", headers=headers)
             assert response.status_code == 200, response.text
         # Revoked here, in this test's process: the server learns it from the database only.
-        assert await revoke_key((await _key_of(merchant.test_secret)).id)
+        assert await revoke_key((await _key_of(merchant.test_secret)).id, actor="cli")
         revoked_at = time.monotonic()
         while True:
             response = await http.get("/v1/checkout/sessions", headers=headers)
@@ -52,7 +52,7 @@ async def test_a_key_revoked_in_another_process_fails_there_within_a_second(
 async def test_a_key_revoked_in_this_process_fails_at_once(client, merchant: MerchantKeys) -> None:
     headers = merchant.auth()
     assert (await client.get("/v1/checkout/sessions", headers=headers)).status_code == 200
-    assert await revoke_key((await _key_of(merchant.test_secret)).id)
+    assert await revoke_key((await _key_of(merchant.test_secret)).id, actor="cli")
     assert (await client.get("/v1/checkout/sessions", headers=headers)).status_code == 401
 
 

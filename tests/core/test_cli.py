@@ -10,7 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from app.keys import hash_secret
-from app.models import ApiKey, Merchant
+from app.models import ApiKey, AuditLog, Merchant
 from tests.conftest import free_port
 
 
@@ -91,6 +91,9 @@ async def test_merchants_and_keys(app, database_url: str, tmp_path: Path) -> Non
     assert (await ApiKey.get(id=created["id"])).revoked_at is not None
     again = kassa(database_url, tmp_path, "keys", "revoke", created["id"], check=False)
     assert again.returncode == 2 and "no active key" in again.stderr
+    # Who did it is in the merchant's audit log, as for keys made in the dashboard.
+    actions = await AuditLog.filter(object_id=created["id"]).values_list("actor", "action")
+    assert sorted(actions) == [("cli", "api_key.created"), ("cli", "api_key.revoked")]
 
 
 async def test_cli_errors_are_plain(app, database_url: str, tmp_path: Path) -> None:
