@@ -28,6 +28,7 @@ from app.networks import (
 )
 from app.plugins import notify_payment_status_changed
 from app.quotes import QuoteBook, QuoteUnavailable, token_units_for
+from app.refusals import Refused
 from app.states import (
     ConcurrentTransition,
     EventType,
@@ -41,15 +42,8 @@ from app.states import (
 log = logging.getLogger("kassa.payments")
 
 
-class PaymentRefused(Exception):
-    """The payment cannot be created; `code`/`param` name the reason (API: 400 or 503)."""
-
-    def __init__(self, code: str, message: str, param: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
-        self.status = status
+class PaymentRefused(Refused):
+    """A payment cannot be created (API: 400, or 503 when its network does not answer)."""
 
 
 def payable_network(

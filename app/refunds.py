@@ -44,6 +44,7 @@ from app.networks import (
     TransferRequest,
     WantedTransfer,
 )
+from app.refusals import Refused
 from app.states import (
     ConcurrentTransition,
     EventType,
@@ -72,15 +73,8 @@ OPEN_STATUSES = frozenset({RefundStatus.PENDING_ADDRESS, RefundStatus.PENDING})
 OUTSTANDING_STATUSES = OPEN_STATUSES | {RefundStatus.SUCCEEDED}
 
 
-class RefundRefused(Exception):
-    """The refund change cannot be made; `code`/`param` name the reason (API: 400 or 503)."""
-
-    def __init__(self, code: str, message: str, param: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
-        self.status = status
+class RefundRefused(Refused):
+    """A refund cannot be made or changed (API: 400, or 503 when its network does not answer)."""
 
 
 def claim_url(refund: Refund, settings: Settings) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
 from quart import Response
+
+from app.refusals import Refused
 
 ERROR_TYPES = frozenset(
     {
@@ -68,16 +70,7 @@ def not_found(what: str, object_id: str, param: str = "id") -> ApiError:
     )
 
 
-class Refusal(Protocol):
-    """What a service raises when it refuses a request (e.g. `app.payments.PaymentRefused`)."""
-
-    status: int
-    code: str
-    message: str
-    param: str | None
-
-
-def refusal_error(refusal: Refusal) -> ApiError:
+def refusal_error(refusal: Refused) -> ApiError:
     """A service's refusal as the API error it is: the caller's (4xx) or ours (5xx)."""
     kind = "invalid_request_error" if refusal.status < 500 else "api_error"
     return ApiError(refusal.status, kind, refusal.code, refusal.message, refusal.param)

@@ -10,7 +10,7 @@ from quart import Blueprint, Response, current_app, request
 
 from app.api.auth import authenticate, current_caller, owned_by_caller
 from app.api.bodies import body_params, query_params, validate
-from app.api.errors import ApiError, invalid_request, json_response
+from app.api.errors import ApiError, invalid_request, json_response, refusal_error
 from app.api.idempotency import run_idempotent
 from app.api.pagination import paginate
 from app.api.schemas import (
@@ -87,10 +87,6 @@ def _client_ip() -> str:
     return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), proxies)
 
 
-def _refused(error: EndpointRefused) -> ApiError:
-    return invalid_request(error.code, error.message, error.param)
-
-
 @blueprint.post("/webhook_endpoints")
 async def create_webhook_endpoint() -> Response:
     await authenticate()
@@ -113,7 +109,7 @@ async def _create_webhook_endpoint() -> Response:
             actor=_actor(),
         )
     except EndpointRefused as error:
-        raise _refused(error) from None
+        raise refusal_error(error) from None
     return json_response(webhook_endpoint_object(endpoint, secret))
 
 
@@ -164,7 +160,7 @@ async def update_webhook_endpoint(endpoint_id: str) -> Response:
                 status=status,
             )
         except EndpointRefused as error:
-            raise _refused(error) from None
+            raise refusal_error(error) from None
         return json_response(webhook_endpoint_object(endpoint))
 
     return await run_idempotent(update)
@@ -213,7 +209,7 @@ async def test_webhook_endpoint(endpoint_id: str) -> Response:
         try:
             event = await send_test_event(endpoint, actor=_actor())
         except EndpointRefused as error:
-            raise _refused(error) from None
+            raise refusal_error(error) from None
         return json_response(event_object(event))
 
     return await run_idempotent(send)

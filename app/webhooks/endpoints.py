@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from app.audit import audit
 from app.models import Event, WebhookEndpoint, new_id
 from app.objects import webhook_endpoint_object
+from app.refusals import Refused
 from app.secretbox import SecretBox
 from app.ssrf import Resolver, UnsafeUrl, check_url
 from app.states import EventType, WebhookEndpointStatus, append_event, utcnow
@@ -27,14 +28,8 @@ from app.webhooks.signing import new_signing_secret, rotated_secrets, seal_secre
 MAX_ENDPOINTS_PER_MODE = 16
 
 
-class EndpointRefused(Exception):
-    """A change Kassa will not make; `code` and `param` as the API's error envelope names them."""
-
-    def __init__(self, code: str, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.param = param
+class EndpointRefused(Refused):
+    """A webhook endpoint change Kassa will not make (API: 400)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "app.loops": FOUNDATIONS,
     # Wake-ups between processes (PostgreSQL LISTEN/NOTIFY) and within one: no decisions.
     "app.notify": FOUNDATIONS,
+    "app.refusals": FOUNDATIONS,  # the one shape of a service's refusal (the API renders it)
     # 1 domain: the rules and the services the delivery layer calls.
     "app.states": DOMAIN,  # transition(), the only status writer, and the event vocabulary
     "app.objects": DOMAIN,  # API object snapshots, stored with events by transition()
