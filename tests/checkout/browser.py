@@ -17,6 +17,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -185,6 +187,26 @@ def start_merchant_site() -> MerchantSite:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site.server = server
     return site
+
+
+@contextmanager
+def merchant_site(
+    dev: DevServer | None = None, events: tuple[str, ...] = ("*",)
+) -> Iterator[MerchantSite]:
+    """A merchant site for a test module; with `dev`, subscribed to `events` through the API."""
+    site = start_merchant_site()
+    if dev is not None:
+        endpoint = dev.api(
+            "POST",
+            "/webhook_endpoints",
+            json={"url": f"{site.origin}/webhooks", "enabled_events": list(events)},
+        )
+        site.secret = endpoint["secret"]
+    try:
+        yield site
+    finally:
+        if site.server is not None:
+            site.server.shutdown()
 
 
 def wallet_init_script(account: str, start_chain_id: str | None = None) -> str:

@@ -23,9 +23,9 @@ from tests.checkout.browser import (
     WALLET_RPC_PATH,
     DevServer,
     MerchantSite,
+    merchant_site,
     mint_test_tokens,
     start_kassa_dev,
-    start_merchant_site,
     wallet_init_script,
 )
 
@@ -46,16 +46,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 @pytest.fixture(scope="module")
 def shop(dev: DevServer) -> Iterator[MerchantSite]:
-    site = start_merchant_site()
-    endpoint = dev.api(
-        "POST",
-        "/webhook_endpoints",
-        json={"url": f"{site.origin}/webhooks", "enabled_events": ["*"]},
-    )
-    site.secret = endpoint["secret"]
-    yield site
-    if site.server is not None:
-        site.server.shutdown()
+    with merchant_site(dev) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from tests.checkout.browser import (
     DevServer,
     MerchantSite,
     add_test_wallet,
+    merchant_site,
     start_kassa_dev,
-    start_merchant_site,
 )
 
 pytestmark = [
@@ -45,10 +45,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[MerchantSite]:
-    site = start_merchant_site()
-    yield site
-    if site.server is not None:
-        site.server.shutdown()
+    with merchant_site() as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tests.checkout.browser import (
     MOBILE,
     DevServer,
     MerchantSite,
-    start_merchant_site,
+    merchant_site,
 )
 from tests.dashboard.browser import shot, sign_in_as_owner
 
@@ -35,16 +35,8 @@ expect = playwright_api.expect
 @pytest.fixture(scope="module")
 def shop(dev: DevServer) -> Iterator[MerchantSite]:
     """The merchant's webhook receiver on loopback, subscribed to every event via the API."""
-    site = start_merchant_site()
-    endpoint = dev.api(
-        "POST",
-        "/webhook_endpoints",
-        json={"url": f"{site.origin}/webhooks", "enabled_events": ["*"]},
-    )
-    site.secret = endpoint["secret"]
-    yield site
-    if site.server is not None:
-        site.server.shutdown()
+    with merchant_site(dev) as site:
+        yield site
 
 
 def rpc(dev: DevServer, method: str, params: list[Any]) -> Any:

@@ -22,7 +22,7 @@ from tests.checkout.browser import (
     DevServer,
     MerchantSite,
     add_test_wallet,
-    start_merchant_site,
+    merchant_site,
 )
 from tests.dashboard.browser import shot, sign_in
 
@@ -37,16 +37,8 @@ expect = playwright_api.expect
 
 @pytest.fixture(scope="module")
 def shop(dev: DevServer) -> Iterator[MerchantSite]:
-    site = start_merchant_site()
-    endpoint = dev.api(
-        "POST",
-        "/webhook_endpoints",
-        json={"url": f"{site.origin}/webhooks", "enabled_events": ["refund.*"]},
-    )
-    site.secret = endpoint["secret"]
-    yield site
-    if site.server is not None:
-        site.server.shutdown()
+    with merchant_site(dev, ("refund.*",)) as site:
+        yield site
 
 
 def anvil_accounts(dev: DevServer) -> list[str]:
