@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from quart import Quart
 
+from app.dashboard import users
+from app.dashboard.passwords import hash_password
 from app.dashboard.users import Role, create_user
 from app.models import RateLimit, User, random_base62
 from tests.checkout.browser import (
@@ -69,8 +71,22 @@ async def fresh_sign_in_limits(app: Quart) -> AsyncIterator[None]:
 MakeUser = Callable[..., Awaitable[User]]
 
 
+# argon2id costs ~0.2 s of CPU by design; the suite makes hundreds of users with one password,
+# so that password is hashed once (the hash is a real one: signing in still verifies it).
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
 @pytest.fixture
-def make_user(merchant: MerchantKeys, fresh_sign_in_limits: None) -> MakeUser:
+def make_user(
+    merchant: MerchantKeys, fresh_sign_in_limits: None, monkeypatch: pytest.MonkeyPatch
+) -> MakeUser:
+    hashed = users._hashed
+    monkeypatch.setattr(
+        users,
+        "_hashed",
+        lambda password: _PASSWORD_HASH if password == PASSWORD else hashed(password),
+    )
+
     async def make(role: Role = Role.OWNER, email: str | None = None) -> User:
         address = email or f"{role}-{random_base62(8).lower()}@shop.example"
         return await create_user(merchant.merchant.id, address, PASSWORD, role, "cli")
