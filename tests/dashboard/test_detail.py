@@ -207,6 +207,7 @@ async def test_payment_page_has_its_facts_refunds_and_history(
     assert f'href="https://etherscan.io/tx/{made["tx"]}"' in html
     assert "12 of 12 needed" in html
     assert refund.id in html and "20 USDC" in html and "waiting for the shopper" in html
+    assert f'href="/dashboard/refunds/{refund.id}"' in html  # each refund opens its page
     assert "payment.confirmed" in html and "https://old.shop.example/hooks" in html
     assert f'href="/dashboard/sessions/{payment.session_id}"' in html
 
