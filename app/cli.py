@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from app.db import (
     open_database,
 )
 from app.logs import configure_logging, keep_out_of_logs
+from app.loops import run_event_loop
 from app.secretbox import SecretKeyMissing, create_secret_key_file, with_secret_key
 
 
@@ -483,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     keep_out_of_logs(settings.secret_key.get_secret_value())
     try:
-        asyncio.run(args.handler(args, settings))
+        run_event_loop(args.handler(args, settings))
     except CliError as error:
         print(f"kassa: {error}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 """A bare Quart app on Kassa's hypercorn set-up: the ceiling of the stack, for bench/api.py.
 
 One JSON endpoint (`GET /` answers `{"ok": true}`) served exactly as `kassa serve` serves
-Kassa (app/server.py): the same hypercorn Config, one process, the default asyncio loop, the
+Kassa (app/server.py): the same hypercorn Config, one process, the same event loop (uvloop), the
 same garbage-collector tuning. Whatever Kassa's endpoints cost beyond this is Kassa's own.
 
     .venv/bin/python bench/bare.py --port 8001
@@ -10,7 +10,6 @@ same garbage-collector tuning. Whatever Kassa's endpoints cost beyond this is Ka
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from app.config import Settings  # noqa: E402
-from app.loops import stop_on_signals  # noqa: E402
+from app.loops import run_event_loop, stop_on_signals  # noqa: E402
 from app.server import hypercorn_config, tune_garbage_collector  # noqa: E402
 
 bare = Quart("bare")
@@ -45,7 +44,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    run_event_loop(serve(args.host, args.port))
 
 
 if __name__ == "__main__":
