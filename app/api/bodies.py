@@ -67,16 +67,36 @@ def _decode(raw: bytes) -> str:
         raise invalid_request("body_invalid", "The request body is not valid UTF-8.") from None
 
 
+# Decimal keeps JSON numbers exact: money never passes through a float.
+_JSON_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def _parse_json(raw: bytes) -> dict[str, Any]:
+    text = _decode(raw)
     try:
-        # Decimal keeps JSON numbers exact: money never passes through a float.
-        value = json.loads(_decode(raw), parse_float=Decimal)
+        value = _JSON_DECODER.decode(text)
     except (ValueError, RecursionError):
         raise invalid_request("body_invalid", "The request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise invalid_request("body_invalid", "The JSON body must be an object.")
-    _check_values(value, 1)
+    # JSON text cannot hold a raw NUL (the decoder refuses control characters in strings):
+    # only the escape brings one, so without it the depth alone needs checking.
+    if "\\u0000" in text:
+        _check_values(value, 1)
+    else:
+        _check_depth(value, 1)
     return value
+
+
+def _check_depth(container: dict[str, Any] | list[Any], depth: int) -> None:
+    """`_check_values`' bound on nesting, for values known to hold no NUL."""
+    for child in container.values() if isinstance(container, dict) else container:
+        if depth >= MAX_DEPTH:
+            raise invalid_request(
+                "body_invalid", f"Parameters nest deeper than {MAX_DEPTH} levels."
+            )
+        if isinstance(child, dict | list):
+            _check_depth(child, depth + 1)
 
 
 def _check_values(value: Any, depth: int) -> None:

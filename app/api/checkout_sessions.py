@@ -32,7 +32,7 @@ from app.api.schemas import (
 )
 from app.api.streaming import csv_response, wants_csv
 from app.exports import sessions_csv
-from app.inserts import insert_rows, insert_with_token
+from app.inserts import insert_rows, insert_with_token, new_row
 from app.line_items import line_item_object
 from app.models import CheckoutSession, LineItem, Merchant, new_id
 from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
@@ -298,7 +298,8 @@ async def _new_session(caller: Caller) -> tuple[CheckoutSession, list[LineItem]]
     settings = current_app.config["KASSA_SETTINGS"]
     now = utcnow()
     session_id = new_id("cs_live" if caller.livemode else "cs_test")
-    session = CheckoutSession(
+    session = new_row(
+        CheckoutSession,
         id=session_id,
         merchant_id=caller.merchant_id,
         livemode=caller.livemode,
@@ -321,7 +322,8 @@ async def _new_session(caller: Caller) -> tuple[CheckoutSession, list[LineItem]]
         updated_at=now,
     )
     lines = [
-        LineItem(
+        new_row(
+            LineItem,
             id=new_id("li"),
             session_id=session_id,
             position=position,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from quart import Response, request
 from quart.wrappers.response import DataBody, FileBody
+from werkzeug.datastructures import Headers
 
 from app.resources import static_folder
 
@@ -23,6 +24,7 @@ _COMPRESSIBLE = (
     "application/json",
     "image/svg+xml",
 )
+_COMPRESSED_STATUSES = frozenset((200, 400, 403, 404, 409, 429))
 _MIN_COMPRESS_BYTES = 512
 _YEAR = 365 * 24 * 3600
 
@@ -69,8 +71,20 @@ def _accepts_gzip() -> bool:
     return any(part.split(";", 1)[0].strip() == "gzip" for part in accepted.split(","))
 
 
+def _vary_by_encoding(headers: Headers) -> None:
+    vary = headers.get("Vary")
+    if vary is None:
+        headers["Vary"] = "Accept-Encoding"
+    elif "accept-encoding" not in vary.lower():
+        headers["Vary"] = f"{vary}, Accept-Encoding"
+
+
 async def compress_response(response: Response) -> Response:
-    """gzip a complete text response when the client accepts it (streams are left alone)."""
+    """gzip a complete text response when the client accepts it (streams are left alone).
+
+    Every answer passes here, the API's included: the checks go cheapest first and read the
+    raw headers (werkzeug's parsed `mimetype` and `vary` cost more than the rest of the hook).
+    """
     is_static = request.path.startswith("/static/")
     if is_static and response.status_code == 200:
         # Versioned URLs never change content; unversioned ones revalidate.
@@ -78,25 +92,29 @@ async def compress_response(response: Response) -> Response:
             f"public, max-age={_YEAR}, immutable" if request.args.get("v") else "no-cache"
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
-    if (
-        response.status_code not in (200, 400, 403, 404, 409, 429)
-        # Streams (server-sent events) must reach the client as they are written.
-        or not isinstance(response.response, DataBody | FileBody)
-        or "Content-Encoding" in response.headers
-        or not (response.mimetype or "").startswith(_COMPRESSIBLE)
+    body = response.response
+    # Streams (server-sent events) must reach the client as they are written.
+    if response.status_code not in _COMPRESSED_STATUSES or not isinstance(
+        body, DataBody | FileBody
     ):
         return response
-    response.vary.add("Accept-Encoding")
-    if not _accepts_gzip() or request.method == "HEAD":
+    headers = response.headers
+    content_type = headers.get("Content-Type", "").lower()
+    if not content_type.startswith(_COMPRESSIBLE) or "Content-Encoding" in headers:
         return response
-    body = await response.get_data(as_text=False)
-    if len(body) < _MIN_COMPRESS_BYTES:
+    if isinstance(body, DataBody) and len(body.data) < _MIN_COMPRESS_BYTES:
+        return response  # never compressed at this size, so it does not vary by encoding
+    _vary_by_encoding(headers)
+    if request.method == "HEAD" or not _accepts_gzip():
+        return response
+    data = await response.get_data(as_text=False)
+    if len(data) < _MIN_COMPRESS_BYTES:
         return response
     if is_static:
-        compressed = _gzip_static(request.path, response.headers.get("ETag", ""), body)
+        compressed = _gzip_static(request.path, response.headers.get("ETag", ""), data)
     else:
         # Level 6: dynamic pages are small; the time matters more than the last bytes.
-        compressed = gzip.compress(body, compresslevel=6, mtime=0)
+        compressed = gzip.compress(data, compresslevel=6, mtime=0)
     response.set_data(compressed)
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Content-Length"] = str(len(compressed))
