@@ -11,7 +11,7 @@ from typing import Any
 from quart import Quart, Response, abort, g, request
 from quart.typing import ResponseTypes
 from quart.wrappers import Request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestTimeout
 
 from app import objects as _objects  # noqa: F401 - registers event snapshots
 from app.api import api
@@ -37,6 +37,33 @@ MAX_BODY_BYTES = 64 * 1024
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
+class KassaRequest(Request):
+    """Quart's request, its body timeout kept by `asyncio.timeout` around the wait rather than
+    Quart's `asyncio.wait_for`, which on Python 3.11 runs each wait in a task of its own: one
+    task less for every request that reads its body (2 % of a session create's time)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.body_seconds = self.body_timeout
+        self.body_timeout = None  # Quart's own waits then await the body directly
+
+    async def get_data(  # type: ignore[override]
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> str | bytes:
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                return await super().get_data(cache, as_text, parse_form_data)
+        except TimeoutError as error:
+            raise RequestTimeout() from error
+
+    async def _load_form_data(self) -> None:
+        try:
+            async with asyncio.timeout(self.body_seconds):
+                await super()._load_form_data()
+        except TimeoutError as error:
+            raise RequestTimeout() from error
+
+
 class KassaQuart(Quart):
     """Quart whose requests run to their end when their client goes away.
 
@@ -48,6 +75,8 @@ class KassaQuart(Quart):
     is committed, and a retry with the same Idempotency-Key replays it. Streamed bodies (the
     status streams) are sent after this returns and still stop with their client.
     """
+
+    request_class = KassaRequest
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
