@@ -53,6 +53,9 @@ def new_row(model: type[ModelType], **values: Any) -> ModelType:
             f"missing {sorted(_field_names(model) - values.keys())}, "
             f"unknown {sorted(values.keys() - _field_names(model))}"
         )
+    for name in _not_null_fields(model):
+        if values[name] is None:  # as Model.__init__ refuses it
+            raise ValueError(f"{name} is non nullable field, but null was passed")
     projection = model._meta.fields_db_projection
     row = model._init_from_db(**{projection[name]: value for name, value in values.items()})
     row._saved_in_db = False
@@ -62,6 +65,12 @@ def new_row(model: type[ModelType], **values: Any) -> ModelType:
 @cache
 def _field_names(model: type[Model]) -> frozenset[str]:
     return frozenset(model._meta.fields_db_projection)
+
+
+@cache
+def _not_null_fields(model: type[Model]) -> tuple[str, ...]:
+    fields = model._meta.fields_map
+    return tuple(name for name in model._meta.fields_db_projection if not fields[name].null)
 
 
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
