@@ -11,8 +11,10 @@ The receiver runs in a child process (a plain asyncio HTTP server) so it does no
 worker's event loop; it stamps each request with the wall clock.
 
 Usage: python bench/webhooks.py [--events 3000] [--latency-events 300] [--rate 100]
-                                [--database-url sqlite:///tmp/x.db | postgres://...]
-                                [--poll-only]
+                                [--database sqlite|postgres] [--poll-only]
+
+PostgreSQL: a new database on the server of KASSA_TEST_POSTGRES_URL (as the tests use),
+dropped afterwards; each run starts from empty tables.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from app.models import CheckoutSession, Merchant, WebhookDelivery, new_id  # noq
 from app.notify import Listener, process_listener  # noqa: E402
 from app.states import EventType, SessionStatus, WebhookDeliveryStatus, transition  # noqa: E402
 from app.webhooks.worker import DeliveryWorker  # noqa: E402
+from tests.conftest import fresh_postgres_database  # noqa: E402
 from tests.webhooks.conftest import insert_endpoint, session_row  # noqa: E402
 
 RECEIVER = r"""
@@ -105,7 +108,13 @@ async def _wait_delivered(endpoint_id: str, total: int, within: float) -> None:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="kassa-bench-"))
-    database_url = args.database_url or f"sqlite://{scratch / 'bench.db'}"
+    if args.database == "postgres":
+        async with fresh_postgres_database("kassa_bench") as database_url:
+            return await run_on(args, scratch, database_url)
+    return await run_on(args, scratch, f"sqlite://{scratch / 'bench.db'}")
+
+
+async def run_on(args: argparse.Namespace, scratch: Path, database_url: str) -> dict[str, Any]:
     receipts_path = scratch / "receipts.txt"
     receiver = await asyncio.create_subprocess_exec(
         sys.executable, "-c", RECEIVER, str(receipts_path), stdout=asyncio.subprocess.PIPE
@@ -184,7 +193,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="events/s in the latency run")
     parser.add_argument("--poll", type=float, default=0.25, help="worker poll interval (s)")
     parser.add_argument("--concurrency", type=int, default=128)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
         "--poll-only", action="store_true", help="no notifications: the worker's poll alone"
     )
