@@ -291,21 +291,28 @@ class DeliveryWorker:
                 .using_db(conn)
                 .update(lease_token=token, next_attempt_at=lease_until, attempts=F("attempts") + 1)
             )
-        # The rows this claim won, with their events and endpoints: one statement (a join),
-        # found by primary key (`lease_token` has no index: the table keeps every delivery).
-        deliveries = await WebhookDelivery.filter(
-            id__in=list(ids), lease_token=token
-        ).select_related("event", "endpoint")
+        deliveries = await WebhookDelivery.filter(lease_token=token)
         if not deliveries:
             return []
         _crash_point("after_claim")
         deliveries = await self._release_over_cap(deliveries, token)
-        # (Foreign keys keep both; a row without them would be skipped, not sent.)
-        return [
-            _Claimed(d, d.event, d.endpoint)
-            for d in deliveries
-            if d.event is not None and d.endpoint is not None
-        ]
+        events = {
+            e.id: e
+            for e in await Event.filter(id__in=list({d.event_id for d in deliveries}))  # type: ignore[attr-defined]
+        }
+        endpoints = {
+            e.id: e
+            for e in await WebhookEndpoint.filter(
+                id__in=list({d.endpoint_id for d in deliveries})  # type: ignore[attr-defined]
+            )
+        }
+        claimed = []
+        for d in deliveries:
+            event = events.get(d.event_id)  # type: ignore[attr-defined]
+            endpoint = endpoints.get(d.endpoint_id)  # type: ignore[attr-defined]
+            if event is not None and endpoint is not None:
+                claimed.append(_Claimed(d, event, endpoint))
+        return claimed
 
     async def _release_over_cap(
         self, deliveries: list[WebhookDelivery], token: str
