@@ -2,9 +2,11 @@
 
 For SQLite and PostgreSQL, in one run:
 - a bare Quart app (bench/bare.py: `GET /` answers `{"ok": true}`) served exactly as
-  `kassa serve` serves Kassa (same hypercorn, one process, same loop and settings), and the
+  `kassa serve` serves Kassa (same hypercorn, one process, same loop and settings), the
+  floor (bench/floor.py: a POST with the create's body, one INSERT through Kassa's driver, an
+  answer as large; no Kassa in it: the least a create can cost on this stack), and the
   real `kassa serve`, each on a free loopback port;
-- wrk (compiled, closed loop; `-t1 -c16` by default) in alternating rounds: bare, create,
+- wrk (compiled, closed loop; `-t1 -c16` by default) in alternating rounds: bare, floor, create,
   create with an Idempotency-Key, retrieve; then again, ROUNDS times (3 by default, of
   SECONDS each). Create is `POST /v1/checkout/sessions` with a realistic JSON body (a wrk Lua
   script; the Idempotency-Key variant numbers its keys per request), retrieve is
@@ -46,6 +48,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,24 +139,26 @@ def prepare(database_url: str) -> str:
     )["secret"]
 
 
-def start_bare_server() -> LiveServer:
-    """bench/bare.py on a free loopback port, once it answers."""
+def start_reference_server(script: str, *options: str) -> LiveServer:
+    """bench/SCRIPT (bare.py, floor.py) on a free loopback port, once it answers HTTP."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "bare.py"), "--port", str(port)], cwd=REPO
+        [sys.executable, str(REPO / "bench" / script), "--port", str(port), *options], cwd=REPO
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"bench/bare.py exited with {process.returncode}")
+            raise RuntimeError(f"bench/{script} exited with {process.returncode}")
         try:
             urllib.request.urlopen(f"{base_url}/", timeout=1).read()
+            return LiveServer(base_url, process)
+        except urllib.error.HTTPError:  # an answer (floor.py takes POST only): it serves
             return LiveServer(base_url, process)
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("bench/bare.py did not answer within 30 s")
+    raise RuntimeError(f"bench/{script} did not answer within 30 s")
 
 
 # --- the load -----------------------------------------------------------------------------
@@ -283,6 +288,12 @@ def endpoints(scratch: Path, secret: str, session_id: str) -> list[Endpoint]:
 BARE = Endpoint("bare GET / (Quart, same hypercorn)", "/")
 
 
+def floor_endpoint(scratch: Path, secret: str) -> Endpoint:
+    """bench/floor.py's POST: the create's body, one INSERT, an answer as large, no Kassa."""
+    script = create_script(scratch / "floor.lua", secret, idempotent=False)
+    return Endpoint("floor POST (1 INSERT, no Kassa)", "/", (), script)
+
+
 class Kassa:
     """`kassa serve` under measurement, restarted when it stops answering.
 
@@ -343,19 +354,27 @@ def measure_kassa(
 
 
 def alternate(
-    bare: LiveServer, kassa: Kassa, kassa_endpoints: list[Endpoint], args: argparse.Namespace
-) -> tuple[Rounds, list[Rounds]]:
-    """Warm up, then ROUNDS rounds of bare and each Kassa endpoint in turn."""
+    bare: LiveServer,
+    floor: tuple[LiveServer, Endpoint],
+    kassa: Kassa,
+    kassa_endpoints: list[Endpoint],
+    args: argparse.Namespace,
+) -> tuple[Rounds, Rounds, list[Rounds]]:
+    """Warm up, then ROUNDS rounds of bare, floor and each Kassa endpoint in turn."""
+    floor_server, floor_request = floor
     measure(bare, BARE, 1, args)
+    measure(floor_server, floor_request, 1, args)
     for endpoint in kassa_endpoints:
         measure_kassa(kassa, endpoint, 1, args)
     bare_rounds = Rounds(BARE)
+    floor_rounds = Rounds(floor_request)
     kassa_rounds = [Rounds(endpoint) for endpoint in kassa_endpoints]
     for _ in range(args.rounds):
         bare_rounds.measured.append(measure(bare, BARE, args.seconds, args))
+        floor_rounds.measured.append(measure(floor_server, floor_request, args.seconds, args))
         for rounds in kassa_rounds:
             rounds.measured.append(measure_kassa(kassa, rounds.endpoint, args.seconds, args))
-    return bare_rounds, kassa_rounds
+    return bare_rounds, floor_rounds, kassa_rounds
 
 
 # --- SQL statements per request -----------------------------------------------------------
@@ -520,6 +539,7 @@ def row(rounds: Rounds, bare_rate: float) -> str:
 def report(
     label: str,
     bare_rounds: Rounds,
+    floor_rounds: Rounds,
     kassa_rounds: list[Rounds],
     counts: StatementCounts,
     load: tuple[float, float],
@@ -534,9 +554,15 @@ def report(
     print(f"  load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f}")
     print(f"  {'':<35} {'req/s':>7}  {'ratio':>5}  {'p50 ms':>7}  {'p99 ms':>7}  server CPU")
     print(row(bare_rounds, bare_rounds.rate))
+    print(row(floor_rounds, bare_rounds.rate))
     for rounds in kassa_rounds:
         print(row(rounds, bare_rounds.rate))
-    for rounds in (bare_rounds, *kassa_rounds):
+    create = kassa_rounds[0]
+    print(
+        f"  create to floor: {create.rate / floor_rounds.rate:.2f} (Kassa's own work: "
+        f"{1e6 / create.rate - 1e6 / floor_rounds.rate:.0f} us a request at full load)"
+    )
+    for rounds in (bare_rounds, floor_rounds, *kassa_rounds):
         figures = " ".join(f"{m.wrk.requests_per_second:.0f}" for m in rounds.measured)
         print(f"  rounds, {rounds.endpoint.label.strip()}: {figures} req/s")
     wrk_cpu = max(m.wrk.wrk_cpu_percent for m in bare_rounds.measured)
@@ -573,14 +599,22 @@ async def bench_database(
         session_id = create_session(kassa.server.base_url, secret)
         kassa_endpoints = endpoints(scratch, secret, session_id)
         if not args.only_profile:
-            bare_rounds, kassa_rounds = alternate(bare, kassa, kassa_endpoints, args)
+            # The floor's own database file on SQLite: it must not share Kassa's lock.
+            floor_url = database_url.replace("bench.db", "floor.db")
+            floor = start_reference_server("floor.py", "--database-url", floor_url)
+            try:
+                bare_rounds, floor_rounds, kassa_rounds = alternate(
+                    bare, (floor, floor_endpoint(scratch, secret)), kassa, kassa_endpoints, args
+                )
+            finally:
+                floor.stop()
     finally:
         kassa.stop()
     load = (load_before, os.getloadavg()[0])
     counts = count_statements(database_url, scratch, secret, kassa_endpoints)
     unprofiled = ""
     if not args.only_profile:
-        report(label, bare_rounds, kassa_rounds, counts, load, kassa.stalls, args)
+        report(label, bare_rounds, floor_rounds, kassa_rounds, counts, load, kassa.stalls, args)
         unprofiled = (
             f" (unprofiled: {kassa_rounds[0].rate:.0f} req/s; bare {bare_rounds.rate:.0f} req/s)"
         )
@@ -631,7 +665,7 @@ async def main() -> None:
     require_wrk()
     print(f"machine: {machine()}")
     profiles: list[str] = []
-    bare = start_bare_server()
+    bare = start_reference_server("bare.py")
     try:
         with tempfile.TemporaryDirectory() as scratch:
             if args.database in ("both", "sqlite"):
