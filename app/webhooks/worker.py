@@ -291,7 +291,9 @@ class DeliveryWorker:
                 .using_db(conn)
                 .update(lease_token=token, next_attempt_at=lease_until, attempts=F("attempts") + 1)
             )
-        deliveries = await WebhookDelivery.filter(lease_token=token)
+        # The rows this claim won, found by primary key (`lease_token` has no index, and the
+        # table keeps every delivery: filtering on it alone scans a table that only grows).
+        deliveries = await WebhookDelivery.filter(id__in=list(ids), lease_token=token)
         if not deliveries:
             return []
         _crash_point("after_claim")
