@@ -34,6 +34,7 @@ from app.webhooks.endpoints import (
     EndpointRefused,
     UrlPolicy,
     create_endpoint,
+    delete_endpoint,
     rotate_secret,
     send_test_event,
     update_endpoint,
@@ -173,9 +174,7 @@ async def delete_webhook_endpoint(endpoint_id: str) -> Response:
     async def delete() -> Response:
         validate(EmptyParams, await body_params())
         endpoint = await owned_by_caller(WebhookEndpoint, endpoint_id, "webhook endpoint")
-        # Deliveries and attempts go with it (ON DELETE CASCADE); an in-flight attempt's
-        # result then updates nothing.
-        await WebhookEndpoint.filter(id=endpoint.id).delete()
+        await delete_endpoint(endpoint, actor=_actor())
         return json_response({"id": endpoint.id, "object": "webhook_endpoint", "deleted": True})
 
     return await run_idempotent(delete)

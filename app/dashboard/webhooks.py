@@ -1,5 +1,5 @@
-"""Webhook endpoints in the dashboard: list, create, disable/enable, rotate the secret, send a
-test event, and each endpoint's delivery log.
+"""Webhook endpoints in the dashboard: list, create, edit, disable/enable, rotate the secret,
+send a test event, delete, and each endpoint's delivery log.
 
 Every change is a service of `app.webhooks.endpoints`, the same the API calls (URL policy,
 per-mode limit, sealing, audit entry); the form's fields are checked by the API's own schema.
@@ -40,6 +40,7 @@ from app.webhooks.endpoints import (
     Actor,
     EndpointRefused,
     create_endpoint,
+    delete_endpoint,
     rotate_secret,
     send_test_event,
     update_endpoint,
@@ -60,7 +61,10 @@ NOTICES = {
     "enabled": "Enabled: it is sent the events it subscribes to.",
     "disabled": "Disabled: it is sent nothing until you enable it again.",
     "tested": "A test event is on its way; reload to see its delivery below.",
+    "edited": "Saved: the next deliveries go to this URL, for these events.",
 }
+# What the list says after an endpoint was deleted (`?done=deleted`).
+DELETED = "Deleted, with its delivery log: it is sent nothing more."
 NO_SECRET_KEY = (
     "This Kassa server cannot store webhook secrets: its operator has not set "
     "KASSA_SECRET_KEY (see docs/operations.md)."
@@ -108,28 +112,17 @@ async def webhooks_page() -> Response:
             notice="The new endpoint's signing secret is no longer shown: it is shown once. "
             "If you did not copy it, rotate it on the endpoint's page.",
         )
-    return await _list_page(form={"events": ["*"]})
+    notice = DELETED if request.args.get("done") == "deleted" else ""
+    return await _list_page(form={"events": ["*"]}, notice=notice)
 
 
 @webhooks.post("/webhooks")
 @requires(Role.DEVELOPER)
 async def create_webhook() -> Response:
     signed = signed_in()
-    form = await request.form
-    events = form.getlist("events")
-    entered = {
-        "url": form.get("url", "").strip(),
-        "description": form.get("description", "").strip(),
-        "events": events,
-    }
+    entered = await _entered()
     try:
-        params = WebhookEndpointCreate.model_validate(
-            {
-                "url": entered["url"],
-                "enabled_events": events,
-                "description": entered["description"] or None,
-            }
-        )
+        params = _checked(entered)
     except ValidationError as error:
         return await _list_page(400, form=entered, error=_form_message(error))
     try:
@@ -151,6 +144,27 @@ async def create_webhook() -> Response:
     # A redirect, so reloading the page does not add another endpoint.
     kept = keep_shown_once({"endpoint": endpoint.id, "secret": secret})
     return redirect_to(f"/dashboard/webhooks?shown={kept}")
+
+
+async def _entered() -> dict[str, Any]:
+    """The endpoint form as entered (shown again when it is refused)."""
+    form = await request.form
+    return {
+        "url": form.get("url", "").strip(),
+        "description": form.get("description", "").strip(),
+        "events": form.getlist("events"),
+    }
+
+
+def _checked(entered: dict[str, Any]) -> WebhookEndpointCreate:
+    """The form's fields, checked by the API's schema (ValidationError)."""
+    return WebhookEndpointCreate.model_validate(
+        {
+            "url": entered["url"],
+            "enabled_events": entered["events"],
+            "description": entered["description"] or None,
+        }
+    )
 
 
 def _form_message(error: ValidationError) -> str:
@@ -198,6 +212,15 @@ async def _deliveries(endpoint: WebhookEndpoint) -> tuple[list[dict[str, Any]], 
 
 async def _endpoint_page(endpoint: WebhookEndpoint, status: int = 200, **context: Any) -> Response:
     deliveries, older = await _deliveries(endpoint)
+    # The edit form shows what is saved, or what was entered when it was refused.
+    context.setdefault(
+        "form",
+        {
+            "url": endpoint.url,
+            "description": endpoint.description or "",
+            "events": list(endpoint.enabled_events),
+        },
+    )
     return await render(
         "dashboard/webhook.html",
         status=status,
@@ -205,6 +228,7 @@ async def _endpoint_page(endpoint: WebhookEndpoint, status: int = 200, **context
         deliveries=deliveries,
         older=older,
         overlaps=OVERLAPS,
+        event_choices=EVENT_CHOICES,
         may_change=signed_in().may(Role.DEVELOPER),
         **context,
     )
@@ -295,3 +319,40 @@ async def test_webhook(endpoint_id: str) -> Response:
     except EndpointRefused as refused:
         return await _endpoint_page(endpoint, 400, error=refused.message)
     return redirect_to(f"/dashboard/webhooks/{endpoint.id}?done=tested")
+
+
+@webhooks.post("/webhooks/<endpoint_id>/edit")
+@requires(Role.DEVELOPER)
+async def edit_webhook(endpoint_id: str) -> Response:
+    endpoint = await _own_endpoint(endpoint_id)
+    if endpoint is None:
+        return await _not_found()
+    entered = await _entered()
+    try:
+        params = _checked(entered)
+        await update_endpoint(
+            endpoint,
+            policy=url_policy(),
+            actor=_actor(),
+            url=params.url,
+            enabled_events=list(params.enabled_events),
+            description=params.description,
+        )
+    except ValidationError as error:
+        return await _endpoint_page(endpoint, 400, form=entered, error=_form_message(error))
+    except EndpointRefused as refused:
+        return await _endpoint_page(endpoint, 400, form=entered, error=refused.message)
+    return redirect_to(f"/dashboard/webhooks/{endpoint.id}?done=edited")
+
+
+@webhooks.post("/webhooks/<endpoint_id>/delete")
+@requires(Role.DEVELOPER)
+async def delete_webhook(endpoint_id: str) -> Response:
+    endpoint = await _own_endpoint(endpoint_id)
+    if endpoint is None:
+        return await _not_found()
+    if (await request.form).get("confirm") != "yes":
+        error = "Tick the box to confirm: the endpoint and its delivery log are deleted."
+        return await _endpoint_page(endpoint, 400, error=error)
+    await delete_endpoint(endpoint, actor=_actor())
+    return redirect_to("/dashboard/webhooks?done=deleted")

@@ -167,6 +167,14 @@ async def rotate_secret(
     return secret
 
 
+async def delete_endpoint(endpoint: WebhookEndpoint, *, actor: Actor) -> None:
+    """Delete the endpoint with its deliveries and their attempts (ON DELETE CASCADE); an
+    attempt in flight then updates nothing. The audit entry keeps its URL."""
+    async with in_transaction() as connection:
+        await WebhookEndpoint.filter(id=endpoint.id).using_db(connection).delete()
+        await _audit(endpoint, actor, "webhook_endpoint.deleted", {"url": endpoint.url}, connection)
+
+
 async def send_test_event(endpoint: WebhookEndpoint, *, actor: Actor) -> Event:
     """A `webhook_endpoint.test` event owed to this endpoint only, whatever it subscribes to
     (the outbox addresses test events to the endpoint in `object_id`); the delivery workers

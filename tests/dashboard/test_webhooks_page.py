@@ -1,5 +1,6 @@
-"""Dashboard webhooks: list and create (the secret shown once), disable/enable, rotate, test
-event and delivery log, through the same services as the API; roles, modes and audit."""
+"""Dashboard webhooks: list and create (the secret shown once), edit, disable/enable, rotate,
+test event, delete and delivery log, through the same services as the API; roles, modes and
+audit."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ async def test_viewers_read_but_do_not_change(signed_in: SignedInClient, client,
     assert endpoint["id"] in html and "Add endpoint" not in html
     detail = await viewer.page(f"/dashboard/webhooks/{endpoint['id']}")
     assert "Rotate secret" not in detail and "Send test event" not in detail
-    for action in ("disable", "rotate", "test"):
+    assert "Delete endpoint" not in detail and "edit-url" not in detail
+    for action in ("disable", "rotate", "test", "edit", "delete"):
         response = await viewer.post_form(f"/dashboard/webhooks/{endpoint['id']}/{action}", {})
         assert response.status_code == 403, action
     refused = await viewer.post_form("/dashboard/webhooks", {"url": "http://127.0.0.1:9/x"})
@@ -113,6 +115,10 @@ async def test_other_mode_and_merchant_are_404(
         assert response.status_code == 404
         disabled = await owner.post_form(f"/dashboard/webhooks/{endpoint_id}/disable", {})
         assert disabled.status_code == 404
+        deleted = await owner.post_form(
+            f"/dashboard/webhooks/{endpoint_id}/delete", {"confirm": "yes"}
+        )
+        assert deleted.status_code == 404
         assert (await WebhookEndpoint.get(id=endpoint_id)).status == "enabled"
     assert "x.example" not in await owner.page("/dashboard/webhooks")
     assert (await owner.get("/dashboard/webhooks/" + "x" * 300)).status_code == 404
@@ -147,6 +153,51 @@ async def test_disable_enable_rotate(signed_in: SignedInClient) -> None:
         "webhook_endpoint.disabled",
         "webhook_endpoint.enabled",
         "webhook_endpoint.secret_rotated",
+    ]
+
+
+async def test_edit_then_delete(signed_in: SignedInClient) -> None:
+    client = await signed_in(Role.DEVELOPER)
+    await _create(client, "http://127.0.0.1:9/hook")
+    endpoint = await WebhookEndpoint.get(merchant_id=client.user.merchant_id)
+    path = f"/dashboard/webhooks/{endpoint.id}"
+    page = await client.page(path)
+    assert 'value="http://127.0.0.1:9/hook"' in page  # the form shows what is saved
+
+    def edit(url: str, events: list[str], description: str = "") -> Any:
+        fields = [("csrf_token", csrf_of(page)), ("url", url), ("description", description)]
+        fields += [("events", event) for event in events]
+        return client.client.post(f"{path}/edit", form=MultiDict(fields))
+
+    # Refused as the API refuses it; the form keeps what was entered, nothing is saved.
+    refused = await edit("ftp://127.0.0.1:9/other", ["payment.confirmed"])
+    assert refused.status_code == 400
+    assert 'value="ftp://127.0.0.1:9/other"' in await refused.get_data(as_text=True)
+    assert (await edit("http://127.0.0.1:9/other", [])).status_code == 400
+    await endpoint.refresh_from_db()
+    assert endpoint.url == "http://127.0.0.1:9/hook" and endpoint.enabled_events == ["*"]
+
+    saved = await edit("http://127.0.0.1:9/other", ["payment.confirmed"], "shop two")
+    assert "Saved: the next deliveries go to this URL" in await _followed(client, saved)
+    await endpoint.refresh_from_db()
+    assert endpoint.url == "http://127.0.0.1:9/other"
+    assert endpoint.enabled_events == ["payment.confirmed"]
+    assert endpoint.description == "shop two"
+
+    # Deleting needs the box ticked; then the endpoint and its log are gone, audited.
+    unconfirmed = await client.post_form(f"{path}/delete", {})
+    assert unconfirmed.status_code == 400 and await WebhookEndpoint.exists(id=endpoint.id)
+    deleted = await client.post_form(f"{path}/delete", {"confirm": "yes"})
+    assert "Deleted, with its delivery log" in await _followed(client, deleted)
+    assert not await WebhookEndpoint.exists(id=endpoint.id)
+    assert (await client.get(path)).status_code == 404
+    actions = (
+        await AuditLog.filter(object_id=endpoint.id).order_by("id").values_list("action", flat=True)
+    )
+    assert list(actions) == [
+        "webhook_endpoint.created",
+        "webhook_endpoint.updated",
+        "webhook_endpoint.deleted",
     ]
 
 

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 from quart import Quart
 
-from app.models import Event, WebhookDelivery, WebhookEndpoint
+from app.models import AuditLog, Event, WebhookDelivery, WebhookEndpoint
 from app.secretbox import SecretBox, SecretUnreadable
 from app.webhooks.outbox import prune_events
 from app.webhooks.worker import DeliveryWorker
@@ -68,6 +68,10 @@ async def test_endpoint_lifecycle(client, merchant: MerchantKeys) -> None:
     deleted = await (await client.delete(path, headers=merchant.auth())).get_json()
     assert deleted == {"id": created["id"], "object": "webhook_endpoint", "deleted": True}
     assert (await client.get(path, headers=merchant.auth())).status_code == 404
+    # Audited like every change, by the key that made it, with the URL it had.
+    entry = await AuditLog.get(object_id=created["id"], action="webhook_endpoint.deleted")
+    assert entry.actor.startswith("key:key_")
+    assert entry.details == {"livemode": False, "url": created["url"]}
 
 
 async def test_form_encoded_creation_and_validation(client, merchant: MerchantKeys) -> None:
