@@ -46,7 +46,8 @@ def new_row(model: type[ModelType], **values: Any) -> ModelType:
     """`model(**values)` for a row about to be inserted, built the way Tortoise builds a row
     it read (`_init_from_db`: each value converted by its field's type only where it needs
     one) rather than through `Model.__init__`'s per-attribute `__setattr__` and defaults,
-    a third of the cost (session creation's hot path). Every field must be given."""
+    a third of the cost (session creation's hot path). Every field must be given, but a
+    primary key the database generates (it stays None here: the INSERT leaves it out)."""
     if values.keys() != _field_names(model):
         raise TypeError(
             f"new_row({model.__name__}) takes exactly its fields: "
@@ -57,6 +58,8 @@ def new_row(model: type[ModelType], **values: Any) -> ModelType:
         if values[name] is None:  # as Model.__init__ refuses it
             raise ValueError(f"{name} is non nullable field, but null was passed")
     projection = model._meta.fields_db_projection
+    if model._meta.pk.generated:
+        values = {**values, model._meta.pk_attr: None}
     row = model._init_from_db(**{projection[name]: value for name, value in values.items()})
     row._saved_in_db = False
     return row
@@ -64,13 +67,17 @@ def new_row(model: type[ModelType], **values: Any) -> ModelType:
 
 @cache
 def _field_names(model: type[Model]) -> frozenset[str]:
-    return frozenset(model._meta.fields_db_projection)
+    """The fields a new row is given: all its columns but a generated primary key."""
+    names = set(model._meta.fields_db_projection)
+    if model._meta.pk.generated:
+        names.discard(model._meta.pk_attr)
+    return frozenset(names)
 
 
 @cache
 def _not_null_fields(model: type[Model]) -> tuple[str, ...]:
     fields = model._meta.fields_map
-    return tuple(name for name in model._meta.fields_db_projection if not fields[name].null)
+    return tuple(name for name in sorted(_field_names(model)) if not fields[name].null)
 
 
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
@@ -80,9 +87,11 @@ def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
 
 @cache
 def _insert_columns(model: type[Model], connection_name: str) -> tuple[list[str], str]:
-    """Tortoise's INSERT for `model` (every column, as `Model.create` with its id given) and
-    the model fields it takes, in order."""
+    """Tortoise's INSERT for `model` (every column, as `Model.create` with its id given, or
+    without a primary key the database generates) and the model fields it takes, in order."""
     executor = model._meta.db.executor_class(model=model, db=connections.get(connection_name))
+    if model._meta.pk.generated:
+        return list(executor.regular_columns), executor.insert_query
     return list(executor.regular_columns_all), executor.insert_query_all
 
 

@@ -8,19 +8,19 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, current_app, g, request
+from tortoise.models import Model
 
 from app.api.auth import (
     Caller,
     authenticate,
     check_rate_limit,
-    current_caller,
     owned_by_caller,
     rate_limit_bucket,
     rate_limited,
 )
 from app.api.bodies import body_params, query_params, validate
 from app.api.errors import ApiError, invalid_request, json_response, refusal_error
-from app.api.idempotency import run_idempotent
+from app.api.idempotency import idempotency_key, run_idempotent, run_idempotent_rows
 from app.api.pagination import check_no_page_params, filter_created, paginate
 from app.api.schemas import (
     CheckoutSessionCreate,
@@ -32,12 +32,13 @@ from app.api.schemas import (
 )
 from app.api.streaming import csv_response, wants_csv
 from app.exports import sessions_csv
-from app.inserts import insert_rows, insert_with_token, new_row
+from app.inserts import insert_with_token, new_row
 from app.line_items import line_item_object
 from app.models import CheckoutSession, LineItem, Merchant, new_id
 from app.money import MAX_AMOUNT_FIAT_CENTS, FiatAmount, MoneyError, normalize_currency
 from app.objects import checkout_session_object
 from app.payments import PaymentRefused, check_session_currency, check_session_options
+from app.ratelimit import Limit
 from app.search import SessionFilters
 from app.sessions import payment_in_flight
 from app.states import ConcurrentTransition, EventType, SessionStatus, transition, utcnow
@@ -256,32 +257,32 @@ async def _check_payment_options(
 @blueprint.post("/checkout/sessions")
 async def create_checkout_session() -> Response:
     caller = await authenticate(rate_limit=False)
-    if request.headers.get("Idempotency-Key") is None:
-        return await _create_spending_token(caller)
-    # A replayed answer costs a token too, so it is spent before the record is looked up.
-    await check_rate_limit(caller.api_key)
-    return await run_idempotent(_create_checkout_session)
+    bucket, limit = rate_limit_bucket(caller.api_key)
+    if idempotency_key() is None:
+        return await _create_spending_token(caller, bucket, limit)
+    return await run_idempotent_rows(lambda: _rows_and_answer(caller), bucket, limit)
 
 
-async def _create_spending_token(caller: Caller) -> Response:
+async def _create_spending_token(caller: Caller, bucket: str, limit: Limit) -> Response:
     """The hot path: the request's rate-limit token and the new rows in one round trip.
     A request refused before that still spends its token (and out of tokens, it is told
     429 rather than what was wrong), exactly as when `authenticate` spends it first."""
     try:
-        session, lines = await _new_session(caller)
+        rows, answer = await _rows_and_answer(caller)
     except Exception:
         await check_rate_limit(caller.api_key)
         raise
-    wait = await insert_with_token([session, *lines], *rate_limit_bucket(caller.api_key))
+    wait = await insert_with_token(rows, bucket, limit)
     if wait:
         raise rate_limited(wait)
-    return json_response(checkout_session_object(session))
+    return answer
 
 
-async def _create_checkout_session() -> Response:
-    session, lines = await _new_session(current_caller())
-    await insert_rows([session, *lines])
-    return json_response(checkout_session_object(session))
+async def _rows_and_answer(caller: Caller) -> tuple[list[Model], Response]:
+    """The new session's rows (the session, then its line items) and the answer that tells
+    of it, nothing written yet."""
+    session, lines = await _new_session(caller)
+    return [session, *lines], json_response(checkout_session_object(session))
 
 
 async def _new_session(caller: Caller) -> tuple[CheckoutSession, list[LineItem]]:

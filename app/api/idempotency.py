@@ -7,7 +7,9 @@ our side (5xx) store nothing, so the caller can fix them or retry with the same 
 
 The reservation, the handler's writes and the stored answer commit in one transaction, so a
 request cut off in between (its process killed, the database restarted) leaves nothing
-behind and its retry runs afresh (tests/chaos).
+behind and its retry runs afresh (tests/chaos). Session creation, whose only writes are new
+rows, stores them, its answer and its rate-limit token in one statement instead
+(`run_idempotent_rows`): Stripe's libraries send an Idempotency-Key with every POST.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ from typing import Any
 
 from quart import Response, current_app, request
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from app.api.auth import current_caller
+from app.api.auth import check_rate_limit, current_caller, rate_limited
 from app.api.bodies import body_params
 from app.api.errors import ApiError, error_response, internal_error
+from app.config import Settings
+from app.inserts import insert_with_token, new_row
 from app.models import IdempotencyRecord
 from app.plugins import held_until_commit
+from app.ratelimit import Limit
 from app.secretbox import SecretBox
 
 MAX_KEY_LENGTH = 255
@@ -57,7 +63,8 @@ def _replay(record: IdempotencyRecord) -> Response:
     )
 
 
-def _key_from_header() -> str | None:
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key, checked, or None."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
@@ -84,14 +91,12 @@ async def run_idempotent(
     `sealed=True` for responses that carry a secret (a webhook signing secret): the stored
     copy is encrypted with the operator's secret key, so no secret rests in plain text.
     """
-    key = _key_from_header()
+    key = idempotency_key()
     if key is None:
         return await handler()
     caller = current_caller()
     fingerprint = _fingerprint(await body_params())
-    settings = current_app.config["KASSA_SETTINGS"]
-    deadline = asyncio.get_running_loop().time() + settings.idempotency_wait_seconds
-    retention = dt.timedelta(hours=settings.idempotency_retention_hours)
+    deadline = asyncio.get_running_loop().time() + _settings().idempotency_wait_seconds
 
     while True:
         now = dt.datetime.now(dt.UTC)
@@ -100,32 +105,115 @@ async def run_idempotent(
         except IntegrityError:
             # Another request holds this key. On PostgreSQL our insert waited for its
             # transaction to end, so a finished twin is there to replay.
-            existing = await IdempotencyRecord.get_or_none(api_key_id=caller.api_key.id, key=key)
-            if existing is None:
-                continue  # the twin stored nothing (validation failure, 5xx): our turn
-            if existing.created_at < now - retention:
-                await IdempotencyRecord.filter(id=existing.id).delete()
-                continue
-            if existing.request_fingerprint != fingerprint:
-                raise ApiError(
-                    400,
-                    "idempotency_error",
-                    "idempotency_key_reused",
-                    "Keys for idempotent requests can only be used with the same parameters "
-                    "they were first used with.",
-                    "Idempotency-Key",
-                ) from None
-            if existing.state == "done":
-                return _replay(existing)
-            if asyncio.get_running_loop().time() >= deadline:
-                raise ApiError(
-                    409,
-                    "idempotency_error",
-                    "idempotency_key_in_use",
-                    "A request with this Idempotency-Key is still being processed; retry later.",
-                    "Idempotency-Key",
-                ) from None
-            await asyncio.sleep(_POLL_SECONDS)
+            answer = await _answer_for_taken_key(key, fingerprint, now, deadline)
+            if answer is not None:
+                return answer
+
+
+async def run_idempotent_rows(
+    build: Callable[[], Awaitable[tuple[list[Model], Response]]], bucket: str, limit: Limit
+) -> Response:
+    """`run_idempotent` for a handler whose only writes are new rows, built without writing
+    (`build`: the rows and the answer). The rows, the stored answer and the request's
+    rate-limit token (`bucket`) go to the database in one statement (`insert_with_token`),
+    where the reservation, the handler's writes and the answer took six: this is session
+    creation with the Idempotency-Key that Stripe's libraries send with every POST.
+
+    Same rules, same one transaction: no record is ever "in_progress" here; a twin's
+    statement conflicts on the record's unique key when the first one commits and writes
+    nothing (its token neither), and the twin replays the first answer as above."""
+    key = idempotency_key()
+    assert key is not None, "only for requests with an Idempotency-Key"
+    caller = current_caller()
+    fingerprint = _fingerprint(await body_params())
+    deadline = asyncio.get_running_loop().time() + _settings().idempotency_wait_seconds
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        try:
+            rows, response = await build()
+        except ApiError as error:
+            response = error_response(error)
+            if _caller_can_fix(response.status_code, await response.get_data(as_text=True)):
+                # Stores nothing, as above; but a key used before has its answer.
+                await check_rate_limit(caller.api_key)
+                answer = await _answer_for_taken_key(key, fingerprint, now, deadline)
+                return answer or response
+            rows = []  # the refusal is the answer, stored like any other
+        except Exception:
+            await check_rate_limit(caller.api_key)  # our failure: stored nothing, as above
+            raise
+        record = new_row(
+            IdempotencyRecord,
+            api_key_id=caller.api_key.id,
+            key=key,
+            request_fingerprint=fingerprint,
+            state="done",
+            response_status=response.status_code,
+            response_body=await response.get_data(as_text=True),
+            sealed=False,
+            created_at=now,
+        )
+        try:
+            wait = await insert_with_token([*rows, record], bucket, limit)
+        except IntegrityError:
+            if not await IdempotencyRecord.exists(api_key_id=caller.api_key.id, key=key):
+                raise  # not the key: a constraint of the rows themselves
+            await check_rate_limit(caller.api_key)  # a replayed answer costs a token too
+            answer = await _answer_for_taken_key(key, fingerprint, now, deadline)
+            if answer is not None:
+                return answer
+            continue
+        if wait:
+            raise rate_limited(wait)
+        return response
+
+
+async def _answer_for_taken_key(
+    key: str, fingerprint: str, now: dt.datetime, deadline: float
+) -> Response | None:
+    """The answer to a request whose Idempotency-Key is taken: the stored answer, or an
+    ApiError (other parameters; still in flight past `deadline`). None: the key is free
+    (no record, or an expired one, now deleted), or still in flight after a short wait:
+    try again."""
+    api_key_id = current_caller().api_key.id
+    existing = await IdempotencyRecord.get_or_none(api_key_id=api_key_id, key=key)
+    if existing is None:
+        return None
+    retention = dt.timedelta(hours=_settings().idempotency_retention_hours)
+    if existing.created_at < now - retention:
+        await IdempotencyRecord.filter(id=existing.id).delete()
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise ApiError(
+            400,
+            "idempotency_error",
+            "idempotency_key_reused",
+            "Keys for idempotent requests can only be used with the same parameters "
+            "they were first used with.",
+            "Idempotency-Key",
+        ) from None
+    if existing.state == "done":
+        return _replay(existing)
+    if asyncio.get_running_loop().time() >= deadline:
+        raise ApiError(
+            409,
+            "idempotency_error",
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still being processed; retry later.",
+            "Idempotency-Key",
+        ) from None
+    await asyncio.sleep(_POLL_SECONDS)
+    return None
+
+
+def _caller_can_fix(status: int, body: str) -> bool:
+    """A request that failed validation: stored nothing, so it can be fixed under its key."""
+    return status == 400 and '"invalid_request_error"' in body
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["KASSA_SETTINGS"]
+    return settings
 
 
 class _StoreNothing(Exception):
@@ -168,7 +256,7 @@ async def _run_once(
                 current_app.logger.exception("request failed under Idempotency-Key")
                 response = error_response(internal_error())
             body = await response.get_data(as_text=True)
-            caller_can_fix = response.status_code == 400 and '"invalid_request_error"' in body
+            caller_can_fix = _caller_can_fix(response.status_code, body)
             # A 5xx is our failure, perhaps a passing one: replaying it for the retention
             # period would turn it into a permanent answer for this key, so the next request
             # runs again.

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
+import pytest
+
+from app.api import checkout_sessions
 from app.api.bodies import body_params
+from app.api.errors import ApiError
 from app.api.idempotency import _fingerprint
 from app.models import CheckoutSession, IdempotencyRecord
 from tests.api.helpers import assert_error, session_body
@@ -110,3 +115,23 @@ async def test_idempotency_key_too_long(client, merchant: MerchantKeys) -> None:
     await assert_error(
         response, 400, "idempotency_error", "idempotency_key_invalid", "Idempotency-Key"
     )
+
+
+async def test_a_refusal_is_stored_and_replayed(
+    client, merchant: MerchantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only validation failures (400 invalid_request_error) and 5xx store nothing: another
+    refusal is the key's answer, replayed (session creation stores it without rows)."""
+
+    async def refused(caller: Any) -> Any:
+        raise ApiError(403, "invalid_request_error", "merchant_suspended", "Not now.")
+
+    monkeypatch.setattr(checkout_sessions, "_new_session", refused)
+    headers = {**merchant.auth(), "Idempotency-Key": "refused-once"}
+    first = await client.post("/v1/checkout/sessions", json=session_body(), headers=headers)
+    assert first.status_code == 403
+    monkeypatch.undo()
+    again = await client.post("/v1/checkout/sessions", json=session_body(), headers=headers)
+    assert again.status_code == 403 and again.headers["Idempotent-Replayed"] == "true"
+    assert await again.get_data() == await first.get_data()
+    assert not await CheckoutSession.filter(merchant_id=merchant.merchant.id).exists()
