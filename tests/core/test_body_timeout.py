@@ -16,25 +16,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestTimeout
 
 from app import KassaRequest
+from tests.asgi import post_scope
 from tests.conftest import MerchantKeys
-
-
-def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {},
-    }
 
 
 async def _answer_to_a_stalled_body(app: Quart, scope: dict[str, Any]) -> tuple[int, bytes]:
@@ -63,7 +46,7 @@ async def test_an_api_body_that_never_ends_is_refused_in_time(
     app: Quart, merchant: MerchantKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "BODY_TIMEOUT", 0.3)
-    scope = _scope(
+    scope = post_scope(
         "/v1/checkout/sessions",
         [
             (b"authorization", merchant.auth()["Authorization"].encode()),
@@ -87,7 +70,7 @@ async def test_a_form_body_that_never_ends_is_refused_in_time() -> None:
         max_content_length=None,
         body_timeout=0.3,
         send_push_promise=_no_push,
-        scope=_scope("/dashboard/sign-in", []),  # type: ignore[arg-type]
+        scope=post_scope("/dashboard/sign-in", []),  # type: ignore[arg-type]
     )
     request.body.append(b"email=a%40b.example&pass")  # and nothing more
     with pytest.raises(RequestTimeout):

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from app.models import CheckoutSession
 from tests.api.helpers import create_session
+from tests.asgi import post_scope
 from tests.conftest import MerchantKeys
 
 
@@ -43,25 +44,13 @@ async def test_a_client_leaving_mid_transaction_does_not_wedge_the_database(
 
     monkeypatch.setattr(transaction_class, "begin", slow_begin)
     path = f"/v1/checkout/sessions/{session['id']}/expire"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
+    scope = post_scope(
+        path,
+        [
             (b"authorization", merchant.auth()["Authorization"].encode()),
             (b"content-type", b"application/json"),
         ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {},
-    }
+    )
     messages = iter([{"type": "http.request", "body": b"{}", "more_body": False}])
 
     async def receive() -> dict[str, Any]:
