@@ -258,9 +258,10 @@ async def _check_payment_options(
 async def create_checkout_session() -> Response:
     caller = await authenticate(rate_limit=False)
     bucket, limit = rate_limit_bucket(caller.api_key)
-    if idempotency_key() is None:
+    key = idempotency_key()
+    if key is None:
         return await _create_spending_token(caller, bucket, limit)
-    return await run_idempotent_rows(lambda: _rows_and_answer(caller), bucket, limit)
+    return await run_idempotent_rows(key, lambda: _rows_and_answer(caller), bucket, limit)
 
 
 async def _create_spending_token(caller: Caller, bucket: str, limit: Limit) -> Response:

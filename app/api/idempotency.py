@@ -111,19 +111,21 @@ async def run_idempotent(
 
 
 async def run_idempotent_rows(
-    build: Callable[[], Awaitable[tuple[list[Model], Response]]], bucket: str, limit: Limit
+    key: str,
+    build: Callable[[], Awaitable[tuple[list[Model], Response]]],
+    bucket: str,
+    limit: Limit,
 ) -> Response:
     """`run_idempotent` for a handler whose only writes are new rows, built without writing
-    (`build`: the rows and the answer). The rows, the stored answer and the request's
-    rate-limit token (`bucket`) go to the database in one statement (`insert_with_token`),
-    where the reservation, the handler's writes and the answer took six: this is session
-    creation with the Idempotency-Key that Stripe's libraries send with every POST.
+    (`build`: the rows and the answer), under the request's `key` (`idempotency_key()`).
+    The rows, the stored answer and the request's rate-limit token (`bucket`) go to the
+    database in one statement (`insert_with_token`), where the reservation, the handler's
+    writes and the answer took six: this is session creation with the Idempotency-Key that
+    Stripe's libraries send with every POST.
 
     Same rules, same one transaction: no record is ever "in_progress" here; a twin's
     statement conflicts on the record's unique key when the first one commits and writes
     nothing (its token neither), and the twin replays the first answer as above."""
-    key = idempotency_key()
-    assert key is not None, "only for requests with an Idempotency-Key"
     caller = current_caller()
     fingerprint = _fingerprint(await body_params())
     deadline = asyncio.get_running_loop().time() + _settings().idempotency_wait_seconds
